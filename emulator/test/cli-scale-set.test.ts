@@ -1,12 +1,13 @@
 // `ttygate-emu run --instances 2` end to end: JSON lines, independent guests, SIGTERM cleanup.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ChardevConsole } from '../src/console/chardev-console.js';
 import { GuestSession } from './support/guest-session.js';
-import { linuxImage, tempStateDir, type GuestFixture } from './support/fixtures.js';
+import { hasQemu, linuxImage, tempStateDir, type GuestFixture } from './support/fixtures.js';
 
 const fixture = await linuxImage();
 const skip = 'skip' in fixture ? fixture.skip : false;
@@ -49,6 +50,40 @@ describe('ttygate-emu CLI', () => {
   });
 });
 
+describe('ttygate-emu run with a disk image', { skip: hasQemu() ? false : 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)' }, () => {
+  const state = tempStateDir('clidisk');
+  after(() => state.remove());
+
+  it('a guest that prints nothing within --boot-timeout stops with EMU_ERR_BOOT_TIMEOUT and exit code 3', () => {
+    const blank = join(state.dir, 'blank.raw');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', blank, '8M']);
+    const r = cli(['run', '--image', blank, '--name', 'never', '--state-dir', state.dir, '--boot-timeout', '2']);
+    assert.equal(r.status, 3, r.stderr);
+    const info = JSON.parse(r.stdout.split('\n')[0]!) as { serial: string; pid: number };
+    assert.match(r.stderr, /never: error \[EMU_ERR_BOOT_TIMEOUT\]: no output on the serial console within 2\.0 s; the guest printed nothing/);
+    assert.equal(existsSync(info.serial), false, 'sockets removed');
+    assert.throws(() => process.kill(info.pid, 0), 'QEMU is gone');
+  });
+
+  it('--cloud-init attaches a NoCloud seed with the user and prints the generated password once', () => {
+    const blank = join(state.dir, 'cloud.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '8M']);
+    const r = cli(['run', '--image', blank, '--name', 'cloud', '--state-dir', state.dir, '--cloud-init', '--user', 'alice', '--boot-timeout', '1']);
+    assert.equal(r.status, 3, r.stderr); // a blank disk prints nothing: the boot timeout ends the run
+    const m = /cloud-init cloud: user "alice", password (\S+) \(also in (\S+)\)/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const creds = JSON.parse(readFileSync(m[2]!, 'utf8')) as { user: string; password: string };
+    assert.deepEqual(creds, { user: 'alice', password: m[1] });
+    assert.equal(statSync(m[2]!).mode & 0o777, 0o600);
+    const seed = join(state.dir, 'cloud', '0', 'seed.iso');
+    const userData = execFileSync('isoinfo', ['-i', seed, '-R', '-x', '/user-data'], { encoding: 'utf8' });
+    assert.match(userData, /^#cloud-config/);
+    assert.match(userData, /- name: "?alice"?\n/);
+    assert.match(userData, /\$6\$/, 'a SHA-512 crypt hash');
+    assert.ok(!userData.includes(creds.password), 'the seed holds the hash, never the password');
+  });
+});
+
 describe('ttygate-emu run --instances 2 (a scale set)', { skip }, () => {
   const { user, password } = fixture as GuestFixture;
   const state = tempStateDir('vmss');
@@ -85,7 +120,7 @@ describe('ttygate-emu run --instances 2 (a scale set)', { skip }, () => {
       );
       assert.deepEqual(sessions.map((s) => s.hostname), ['vmss-0', 'vmss-1']);
       // Each saw its own boot from the first byte (wait-for-console held it paused until we came).
-      for (const s of sessions) assert.match(s.guest.output, /^Linux version \d/);
+      for (const s of sessions) assert.match(s.guest.output, /^\[ *0\.0+\] Linux version \d/);
       await Promise.all(sessions.map((s) => s.con.close()));
 
       child.kill('SIGTERM');

@@ -50,7 +50,7 @@ describe('machine faults and modes', { concurrency: false }, () => {
     );
     assert.ok(err instanceof QemuExitError, String(err));
     assert.equal(err.exitCode, 1);
-    assert.match(err.message, /QEMU exited with exit code 1 while starting; its stderr:\n.*qemu-system-x86_64/);
+    assert.match(err.message, /QEMU exited with exit code 1 while starting; its stderr:\n {2}\| qemu: linux kernel too old to load a ram disk/);
   });
 
   it('a missing QEMU binary names the apt package', async () => {
@@ -82,7 +82,7 @@ describe('machine faults and modes', { concurrency: false }, () => {
       const con = await ChardevConsole.connect(m.info.serial);
       const guest = new GuestSession(con.onData, (s) => con.write(s));
       await guest.expect(/login: $/m, 60_000);
-      assert.match(guest.output, /^Linux version \d/);
+      assert.match(guest.output, /^\[ *0\.0+\] Linux version \d/);
       assert.equal(m.state, 'running');
       await assert.rejects(m.sendBreak(), /does not hold its serial socket/);
       await con.close();

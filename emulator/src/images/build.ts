@@ -29,7 +29,7 @@ import {
 import { ImageCorruptError, ImageError, ImageNotBuiltError, MissingToolError } from './errors.js';
 import { requireTools, run } from './exec.js';
 import { baseArchiveEntries, generatedGuestFiles } from './guest.js';
-import { ensureKernelDeb, extractVmlinux, GUEST_MODULES, resolveKernelPackage, sha256File, unpackKernel, type KernelPackage } from './kernel.js';
+import { ensureKernelDeb, extractVmlinux, GUEST_MODULES, resolveKernelPackage, unpackKernel } from './kernel.js';
 
 /** Bump when the builder changes what it produces in a way the hashed inputs don't show. */
 export const RECIPE_VERSION = 1;
@@ -508,10 +508,3 @@ export async function readCredentials(image: LinuxImage): Promise<{ user: string
   if (!c) throw new ImageNotBuiltError(`${image.credentialsFile} is missing: run \`ttygate-emu image build linux\` to recreate it`);
   return c;
 }
-
-/** Exposed for tests: the package the builder would use (resolution is cached per apt state). */
-export async function resolveKernel(imagesDir: string, downloadDir?: string): Promise<KernelPackage> {
-  return (await resolveKernelPackage(downloadDir ?? defaultDownloadDir(imagesDir))).pkg;
-}
-
-export { sha256File };

@@ -158,7 +158,8 @@ export function readCpio(buf: Buffer): CpioMember[] {
     if (off + 110 > buf.length) throw new Error(`truncated cpio header at ${off}`);
     const magic = buf.toString('ascii', off, off + 6);
     if (magic !== '070701' && magic !== '070702') throw new Error(`bad cpio magic at ${off}: ${JSON.stringify(magic)}`);
-    const field = (i: number): number => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
+    const start = off;
+    const field = (i: number): number => parseInt(buf.toString('ascii', start + 6 + i * 8, start + 14 + i * 8), 16);
     const mode = field(1);
     const size = field(6);
     const nameSize = field(11);

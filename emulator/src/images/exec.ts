@@ -150,26 +150,31 @@ export function xzDecompressFrom(file: string, offset: number, outFile: string, 
 export function extractDebMembers(deb: string, dir: string, patterns: readonly string[], signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
-    const dpkg = spawn('dpkg-deb', ['--fsys-tarfile', deb], { stdio: ['ignore', 'pipe', 'pipe'], signal });
     const tarArgs = ['-x', '-C', dir, '--no-same-owner', '--wildcards', ...patterns];
-    const tar = spawn('tar', tarArgs, { stdio: ['pipe', 'ignore', 'pipe'], signal });
+    const dpkg = spawn('dpkg-deb', ['--fsys-tarfile', deb], { stdio: ['ignore', 'pipe', 'pipe'], signal });
     const dpkgErr: Buffer[] = [];
     const tarErr: Buffer[] = [];
-    dpkg.stderr.on('data', (b: Buffer) => dpkgErr.push(b));
-    tar.stderr.on('data', (b: Buffer) => tarErr.push(b));
-    tar.stdin.on('error', () => {
-      /* reported through tar's exit status */
-    });
-    dpkg.stdout.pipe(tar.stdin);
     let failed = false;
     const fail = (e: unknown): void => {
       if (failed) return;
       failed = true;
       dpkg.kill('SIGKILL');
-      tar.kill('SIGKILL');
+      tar?.kill('SIGKILL');
       reject(e);
     };
     dpkg.on('error', (e) => fail(isEnoent(e) ? missingTool('dpkg-deb') : signal?.aborted ? (signal.reason ?? e) : e));
+    dpkg.stderr.on('data', (b: Buffer) => dpkgErr.push(b));
+    // tar reads dpkg-deb's stdout pipe directly; the parent closes its copy so that dpkg-deb
+    // gets SIGPIPE (instead of blocking) if tar exits early.
+    let tar: ReturnType<typeof spawn> | undefined;
+    try {
+      tar = spawn('tar', tarArgs, { stdio: [dpkg.stdout, 'ignore', 'pipe'], signal });
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    dpkg.stdout.destroy();
+    tar.stderr?.on('data', (b: Buffer) => tarErr.push(b));
     tar.on('error', (e) => fail(isEnoent(e) ? missingTool('tar') : signal?.aborted ? (signal.reason ?? e) : e));
     let pending = 2;
     let dpkgResult: [number | null, NodeJS.Signals | null] = [null, null];
@@ -180,11 +185,10 @@ export function extractDebMembers(deb: string, dir: string, patterns: readonly s
       if (tarResult[0] !== 0) {
         return fail(new CommandError('tar', tarArgs, tarResult[0], tarResult[1], Buffer.concat(tarErr).toString('utf8')));
       }
-      // tar may stop reading once every pattern matched; dpkg-deb then dies of SIGPIPE, which is fine.
-      const dpkgOk = dpkgResult[0] === 0 || dpkgResult[1] === 'SIGPIPE' || /Broken pipe|SIGPIPE/i.test(Buffer.concat(dpkgErr).toString('utf8'));
-      if (!dpkgOk) {
-        return fail(new CommandError('dpkg-deb', ['--fsys-tarfile', deb], dpkgResult[0], dpkgResult[1], Buffer.concat(dpkgErr).toString('utf8')));
-      }
+      const dpkgStderr = Buffer.concat(dpkgErr).toString('utf8');
+      // If tar stops reading early, dpkg-deb dies of SIGPIPE: fine once tar succeeded.
+      const dpkgOk = dpkgResult[0] === 0 || dpkgResult[1] === 'SIGPIPE' || /Broken pipe|SIGPIPE/i.test(dpkgStderr);
+      if (!dpkgOk) return fail(new CommandError('dpkg-deb', ['--fsys-tarfile', deb], dpkgResult[0], dpkgResult[1], dpkgStderr));
       resolve();
     };
     dpkg.on('close', (code, sig) => {

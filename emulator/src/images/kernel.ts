@@ -312,6 +312,7 @@ export async function ensureKernelDeb(
 export const GUEST_MODULES: ReadonlyArray<{ path: string; required: boolean }> = [
   { path: 'kernel/drivers/acpi/button.ko', required: true }, // ACPI power button → input event
   { path: 'kernel/drivers/input/evdev.ko', required: true }, // /dev/input/event* for busybox acpid
+  { path: 'kernel/drivers/misc/pvpanic/pvpanic.ko', required: false }, // pvpanic core (a module in Debian's 6.1)
   { path: 'kernel/drivers/misc/pvpanic/pvpanic-mmio.ko', required: false }, // QEMU's ISA `-device pvpanic` (ACPI QEMU0001)
   { path: 'kernel/drivers/misc/pvpanic/pvpanic-pci.ko', required: false }, // `-device pvpanic-pci`
 ];
@@ -326,6 +327,7 @@ export interface UnpackedKernel {
 /** Unpacks the vmlinuz and the guest's modules from the .deb into `dir`. */
 export async function unpackKernel(deb: string, dir: string, signal?: AbortSignal): Promise<UnpackedKernel> {
   const patterns = ['./boot/vmlinuz-*', ...GUEST_MODULES.map((m) => `./lib/modules/*/${m.path}*`)];
+  await mkdir(dir, { recursive: true });
   try {
     await extractDebMembers(deb, dir, patterns, signal);
   } catch (e) {

@@ -54,6 +54,7 @@ export async function ensureOverlay(base: string, baseFormat: DiskFormat, overla
 
 /** The backing file recorded in an overlay (for tests and diagnostics). */
 export async function backingFileOf(overlay: string): Promise<string | undefined> {
-  const info = JSON.parse(await qemuImg(['info', '--output=json', overlay])) as { 'backing-filename'?: string };
+  // -U (force share): the overlay may be open in a running QEMU, which holds a write lock on it.
+  const info = JSON.parse(await qemuImg(['info', '-U', '--output=json', overlay])) as { 'backing-filename'?: string };
   return info['backing-filename'];
 }

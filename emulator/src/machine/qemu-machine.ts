@@ -281,18 +281,18 @@ export class QemuMachine {
   }
 
   /** Writes bytes to the guest's first UART (console mode `own`). */
-  writeConsole(data: Uint8Array | string): Promise<void> {
+  async writeConsole(data: Uint8Array | string): Promise<void> {
     return this.requireConsole('write to the console').write(data);
   }
 
   /** Serial BREAK on the first UART. */
-  sendBreak(): Promise<void> {
+  async sendBreak(): Promise<void> {
     this.requireAlive('send BREAK');
     return this.requireConsole('send BREAK').sendBreak();
   }
 
   /** Magic SysRq: `h`, or a sequence such as `reisub` (each key after its own BREAK). */
-  sysrq(keys: string): Promise<void> {
+  async sysrq(keys: string): Promise<void> {
     this.requireAlive('send SysRq');
     return this.requireConsole('send SysRq').sysrq(keys);
   }

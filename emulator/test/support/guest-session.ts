@@ -69,9 +69,11 @@ export class GuestSession {
   async run(command: string, timeoutMs = 10_000): Promise<string> {
     const marker = `__done_${Math.random().toString(36).slice(2, 8)}__`;
     await this.send(`${command}; echo ${marker}\r`);
-    // The echoed command line also contains the marker after "echo "; the output's copy stands alone on its line.
-    const out = await this.expect(new RegExp(`[\\s\\S]*?\\r?\\n${marker}\\r?\\n`), timeoutMs);
-    return out.replace(new RegExp(`\\r?\\n${marker}\\r?\\n$`), '').split(/\r?\n/).slice(1).join('\n');
+    // The terminal echoes the command line (which contains "echo MARKER"); the output follows it,
+    // and the marker printed by echo stands alone on its own line at the end.
+    const out = await this.expect(new RegExp(`echo ${marker}[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`), timeoutMs);
+    const body = out.slice(out.indexOf('\n') + 1);
+    return body.slice(0, body.lastIndexOf(marker)).replace(/\r/g, '').replace(/\n$/, '');
   }
 }
 

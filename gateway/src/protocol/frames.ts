@@ -17,6 +17,8 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A frame above the configured maximum (RFC 6455 "message too big"). */
   MessageTooBig: 1009,
+  /** Ended by policy: an administrator ended the session, or the device was removed. */
+  PolicyViolation: 1008,
   InternalError: 1011,
   /** The viewer could not keep up and was dropped; mirrors HTTP 408's "too slow". */
   SlowConsumer: 4008,
