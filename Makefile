@@ -1,14 +1,14 @@
 # ttygate — thin wrappers over scripts/ and npm scripts. `make help` lists the targets.
-.PHONY: help setup build test test-unit run e2e bench image clean
+.PHONY: help setup build test test-unit run run-emulator e2e bench image clean
 
 help:
-	@echo "make run     boot the demo Linux guest and attach this terminal to its serial console"
+	@echo "make run     serve the gateway with its embedded default (demo-linux VM, self-signed TLS, admin owner)"
 	@echo "make test    install what is needed, build, run every test"
 	@echo "make setup   apt packages, npm ci, build, guest image (idempotent)"
 	@echo "make build   type-check and compile every workspace"
 	@echo "make image   (re)build the Linux guest image (cached by content hash)"
 	@echo "make e2e     browser end-to-end tests (arrive with the web console)"
-	@echo "make bench   benchmarks (arrive with the gateway)"
+	@echo "make bench   console benchmarks against the direct-pty baseline (bench/README.md)"
 	@echo "make clean   remove build output"
 
 setup:
@@ -27,13 +27,17 @@ test-unit: setup
 	@scripts/test.sh --unit
 
 run: setup
+	node gateway/bin/ttygate.js serve
+
+# The previous `make run`: the demo guest's console straight in this terminal, no gateway.
+run-emulator: setup
 	node emulator/bin/ttygate-emu.js run --image linux --name demo-linux --attach
 
 e2e: setup
 	@echo "e2e: the Playwright suite arrives with the web console (issue 5); nothing to run yet" >&2
 
 bench: setup
-	@echo "bench: the console benchmarks arrive with the gateway (issue 3); nothing to run yet" >&2
+	node --import tsx bench/run.ts
 
 clean:
 	npx tsc -b --clean

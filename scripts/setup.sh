@@ -16,7 +16,7 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 # The image builder downloads the kernel package with apt: it needs package lists.
 lists_empty=0
-compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null || lists_empty=1
+compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || lists_empty=1
 if ((${#missing[@]} > 0)) || ((lists_empty)); then
   if [[ $(id -u) -ne 0 ]]; then
     log "missing Debian packages: ${missing[*]:-none} (apt lists empty: $lists_empty)"

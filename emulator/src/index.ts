@@ -10,6 +10,7 @@ export { PROFILES } from './machine/profiles.js';
 export { SerialLog } from './machine/serial-log.js';
 export { detectDiskFormat, ensureOverlay } from './machine/disk-image.js';
 export { ChardevConsole } from './console/chardev-console.js';
+export { attachTerminal, type TerminalTarget } from './console/attach-terminal.js';
 export { escapeTelnetData, sysrqSequence, TelnetNegotiationStripper, IAC_BREAK } from './console/telnet-codec.js';
 export * from './errors.js';
 export * from './images/index.js';

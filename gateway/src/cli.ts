@@ -1,0 +1,304 @@
+// The ttygate CLI: serve the gateway, administer its data directory, and drive a remote gateway.
+
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import WebSocket from 'ws';
+import { attachTerminal, Emitter } from '@ttygate/emulator';
+import { ApiClient, ApiError, checkPin, tlsOptions, type ApiClientOptions } from './client/api-client.js';
+import { ConfigError } from './config.js';
+import { auditVerify, formatVerifyResult, tokensCreate, usersAdd } from './identity/admin-cli.js';
+import { startGateway } from './main.js';
+import { parseServerControl } from './protocol/control.js';
+
+const USAGE = `ttygate: self-hosted serial-console gateway
+
+Gateway:
+  ttygate serve [--config FILE] [--data DIR]        run the gateway (no config: the embedded demo)
+Administration, straight on the data directory (default ./data; safe while the gateway serves):
+  ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]
+  ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]
+  ttygate audit verify [--data DIR]
+Remote (TTYGATE_URL, TTYGATE_TOKEN; TTYGATE_FINGERPRINT or TTYGATE_CA for a self-signed gateway):
+  ttygate devices                                    list the devices you may see
+  ttygate connect DEVICE [--read-only]               raw terminal on the console (Ctrl+] for the menu)
+  ttygate logs DEVICE [--tail BYTES | --since OFFSET]
+  ttygate break DEVICE | sysrq DEVICE KEYS | nmi DEVICE
+  ttygate power DEVICE restart|reset|off|on
+
+Run "ttygate COMMAND --help" for details.`;
+
+class UsageError extends Error {}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function remote(): ApiClientOptions {
+  const url = process.env.TTYGATE_URL;
+  const token = process.env.TTYGATE_TOKEN;
+  if (!url || !token) throw new UsageError('set TTYGATE_URL (e.g. https://127.0.0.1:8443) and TTYGATE_TOKEN (from `ttygate tokens create USER`)');
+  return {
+    url,
+    token,
+    ...(process.env.TTYGATE_FINGERPRINT ? { fingerprint: process.env.TTYGATE_FINGERPRINT } : {}),
+    ...(process.env.TTYGATE_CA ? { caFile: process.env.TTYGATE_CA } : {}),
+  };
+}
+
+const enc = (id: string) => encodeURIComponent(id);
+
+/** CLI entry point; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve':
+        return await serve([sub, ...rest].filter((x): x is string => x !== undefined));
+      case 'users':
+        if (sub !== 'add') throw new UsageError('usage: ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]');
+        return await usersAddCommand(rest);
+      case 'tokens':
+        if (sub !== 'create') throw new UsageError('usage: ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]');
+        return await tokensCreateCommand(rest);
+      case 'audit':
+        if (sub !== 'verify') throw new UsageError('usage: ttygate audit verify [--data DIR]');
+        return await auditVerifyCommand(rest);
+      case 'devices':
+      case 'logs':
+      case 'break':
+      case 'sysrq':
+      case 'nmi':
+      case 'power':
+        return await remoteCommand(cmd, [sub, ...rest].filter((x): x is string => x !== undefined));
+      case 'connect':
+        return await connectCommand([sub, ...rest].filter((x): x is string => x !== undefined));
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`ttygate: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`ttygate: invalid configuration: ${err.message}`);
+      return 2;
+    }
+    const code = (err as { code?: string }).code;
+    console.error(`ttygate: error${code ? ` [${code}]` : ''}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string' }, data: { type: 'string' } });
+  if (values.help) {
+    console.log('ttygate serve [--config FILE] [--data DIR]\n\nServes HTTPS (TLS 1.2+) and the console WebSocket. Without --config: the embedded default\n(one emulated Linux VM "demo-linux", data in ./data, a self-signed certificate, an "admin" owner).');
+    return 0;
+  }
+  const gw = await startGateway({
+    ...(values.config ? { configFile: resolve(values.config) } : {}),
+    ...(values.data ? { dataDir: values.data } : {}),
+    logger: { level: process.env.TTYGATE_LOG_LEVEL ?? 'warn' },
+  });
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`ttygate: serving ${gw.url}  (data: ${gw.config.dataDir})`);
+  out(`ttygate: TLS certificate SHA-256 fingerprint ${gw.fingerprint256}`);
+  if (gw.adminPassword) {
+    const first = await gw.identity.findUserByName('admin');
+    const token = gw.identity.createToken(first!.id, 'first-start');
+    out('ttygate: first start: created the owner "admin"; these are shown once:');
+    out(`  admin password: ${gw.adminPassword}`);
+    out(`  admin API token: ${token.secret}`);
+    out('ttygate: try it:');
+    out(`  export TTYGATE_URL=${gw.url} TTYGATE_FINGERPRINT=${gw.fingerprint256} TTYGATE_TOKEN=<the token>`);
+    out('  node gateway/bin/ttygate.js devices; node gateway/bin/ttygate.js connect demo-linux');
+  }
+  out(`ttygate: devices: ${gw.devices.all().map((r) => r.spec.id).join(', ') || '(none)'}`);
+  const stop = async (signal: string) => {
+    out(`ttygate: ${signal}: stopping`);
+    await gw.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await new Promise(() => undefined);
+  return 0;
+}
+
+async function usersAddCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { role: { type: 'string' }, scope: { type: 'string' }, 'password-stdin': { type: 'boolean' }, data: { type: 'string' } });
+  if (values.help || positionals.length !== 1) {
+    console.log('ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]\n\nRoles: reader, console-viewer, vm-contributor, contributor, owner, auditor.\nScopes: /, /groups/NAME, /devices/ID (default /). Without --password-stdin a password is generated and printed once.');
+    return values.help ? 0 : 2;
+  }
+  const password = values['password-stdin'] ? await readStdin() : undefined;
+  const r = await usersAdd({
+    dataDir: resolve(values.data ?? 'data'),
+    name: positionals[0]!,
+    ...(values.role ? { role: values.role } : {}),
+    ...(values.scope ? { scope: values.scope } : {}),
+    passwordStdin: password,
+  });
+  console.error(`ttygate: added user "${r.user.name}"${r.assignment ? ` as ${r.assignment.role} on ${r.assignment.scope}` : ''}`);
+  if (r.generatedPassword) {
+    console.error('ttygate: generated password (shown once):');
+    console.log(r.generatedPassword);
+  }
+  return 0;
+}
+
+async function tokensCreateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { name: { type: 'string' }, 'expires-days': { type: 'string' }, data: { type: 'string' } });
+  if (values.help || positionals.length !== 1) {
+    console.log('ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]\n\nCreates an API token acting as USER and prints it (and nothing else) on standard output.');
+    return values.help ? 0 : 2;
+  }
+  const days = values['expires-days'] ? Number(values['expires-days']) : undefined;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError('--expires-days must be a positive whole number');
+  const r = await tokensCreate({
+    dataDir: resolve(values.data ?? 'data'),
+    user: positionals[0]!,
+    name: values.name ?? 'cli',
+    ...(days ? { expiresAt: new Date(Date.now() + days * 86_400_000) } : {}),
+  });
+  console.log(r.secret);
+  return 0;
+}
+
+async function auditVerifyCommand(args: string[]): Promise<number> {
+  const { values } = parse(args, { data: { type: 'string' } });
+  if (values.help) return (console.log('ttygate audit verify [--data DIR]\n\nChecks the audit log hash chain and names the first broken row.'), 0);
+  const r = await auditVerify({ dataDir: resolve(values.data ?? 'data') });
+  console.log(formatVerifyResult(r));
+  return r.ok ? 0 : 1;
+}
+
+async function remoteCommand(cmd: string, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { tail: { type: 'string' }, since: { type: 'string' } });
+  if (values.help) return (console.log(USAGE), 0);
+  const api = new ApiClient(remote());
+  const device = positionals[0];
+  if (cmd !== 'devices' && !device) throw new UsageError(`usage: ttygate ${cmd} DEVICE …`);
+  try {
+    switch (cmd) {
+      case 'devices': {
+        const { data } = await api.request<{ devices: Array<{ id: string; kind: string; group: string | null; state: string; sessions: unknown[] }> }>('GET', '/api/v1/devices');
+        for (const d of data.devices) console.log(`${d.id}\t${d.kind}\t${d.group ?? '-'}\t${d.state}\t${d.sessions.length} attached`);
+        return 0;
+      }
+      case 'logs': {
+        const q = values.tail ? `?tail=${Number(values.tail)}` : values.since ? `?since=${Number(values.since)}` : '';
+        const { data } = await api.request<string>('GET', `/api/v1/devices/${enc(device!)}/boot-diagnostics/serial-log${q}`, undefined, 'text');
+        process.stdout.write(data);
+        return 0;
+      }
+      case 'break':
+      case 'nmi':
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/${cmd}`, {});
+        break;
+      case 'sysrq':
+        if (!positionals[1]) throw new UsageError('usage: ttygate sysrq DEVICE KEYS (e.g. h, or reisub)');
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/sysrq`, { keys: positionals[1] });
+        break;
+      case 'power':
+        if (!positionals[1]) throw new UsageError('usage: ttygate power DEVICE restart|reset|off|on');
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/power`, { action: positionals[1] });
+        break;
+    }
+    console.error(`ttygate: ${cmd} ${positionals.join(' ')}: done`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ApiError) {
+      console.error(`ttygate: ${cmd}: ${err.code}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function connectCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { 'read-only': { type: 'boolean' } });
+  if (values.help || positionals.length !== 1) {
+    console.log('ttygate connect DEVICE [--read-only]\n\nA raw-mode terminal on the device console. Ctrl+] opens the menu: b BREAK, s SysRq key, n NMI,\nr reset, p restart (graceful), q quit.');
+    return values.help ? 0 : 2;
+  }
+  const o = remote();
+  const api = new ApiClient(o);
+  const device = positionals[0]!;
+  const url = new URL(`/api/v1/devices/${enc(device)}/console?mode=${values['read-only'] ? 'read' : 'write'}`, o.url.replace(/^http/, 'ws'));
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${o.token}` }, ...tlsOptions(o) });
+  ws.once('upgrade', (res) => {
+    const err = checkPin(o, res.socket as import('node:tls').TLSSocket);
+    if (err) ws.terminate();
+  });
+  const data = new Emitter<Uint8Array>();
+  const opened = new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('unexpected-response', (_req, r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        let msg = `HTTP ${r.statusCode}`;
+        try {
+          msg = (JSON.parse(Buffer.concat(chunks).toString()) as { error: { code: string; message: string } }).error.message;
+        } catch {
+          // Not our JSON error: keep the status.
+        }
+        rej(new Error(msg));
+      });
+    });
+    ws.once('error', rej);
+  });
+  await opened;
+  const note = (s: string) => process.stderr.write(`\r\n[ttygate] ${s}\r\n`);
+  ws.on('message', (msg: Buffer, isBinary: boolean) => {
+    if (isBinary) return data.fire(new Uint8Array(msg));
+    const r = parseServerControl(msg.toString('utf8'));
+    if (!r.ok) return;
+    const m = r.msg;
+    if (m.type === 'hello') note(`attached to ${device} as ${m.mode}; Ctrl+] for the menu`);
+    else if (m.type === 'lease') note(m.mode === 'read' ? `${m.holder ?? 'another session'} took over: you are now a viewer` : 'you hold the write lease');
+    else if (m.type === 'device') note(`device ${m.state}`);
+    else if (m.type === 'error') note(`${m.code}: ${m.message}`);
+  });
+  const closed = new Promise<void>((r) => ws.once('close', (code, reason) => (note(`disconnected (${code}${reason.length ? ` ${reason.toString()}` : ''})`), r())));
+  const post = (path: string, body: unknown) => api.request('POST', `/api/v1/devices/${enc(device)}/${path}`, body).then(() => undefined);
+  await Promise.race([
+    attachTerminal(
+      {
+        onData: data.event,
+        write: async (d) => void ws.send(d, { binary: true }),
+        sendBreak: async () => void ws.send(JSON.stringify({ type: 'break' })),
+        sysrq: async (keys) => void ws.send(JSON.stringify({ type: 'sysrq', keys })),
+        extra: {
+          n: ['NMI', () => post('nmi', {})],
+          r: ['reset (forced)', () => post('power', { action: 'reset' })],
+          p: ['restart (graceful)', () => post('power', { action: 'restart' })],
+          t: ['take over the write lease', async () => void ws.send(JSON.stringify({ type: 'takeover' }))],
+        },
+      },
+      process.stdin,
+      process.stdout,
+    ),
+    closed,
+  ]);
+  ws.close();
+  process.exit(0);
+}

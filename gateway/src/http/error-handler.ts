@@ -1,0 +1,29 @@
+// The one error handler: deliberate errors (GatewayError, validation, <500) pass through as
+// {error:{code,message}}; anything else is logged and answered with a generic 500.
+
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { GatewayError } from '../errors.js';
+import { NotSupportedError } from '../devices/transport.js';
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | GatewayError | Error, request, reply) => {
+    if (err instanceof GatewayError) {
+      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message } });
+    }
+    if (err instanceof NotSupportedError) {
+      return reply.status(409).send({ error: { code: 'NotSupported', message: err.reason } });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      return reply.status(400).send({ error: { code: 'ValidationFailed', message: `${fe.validationContext ?? 'request'}${fe.message.replace(/^(body|querystring|params)/, '')}` } });
+    }
+    if (fe.statusCode && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send({ error: { code: fe.code ?? 'BadRequest', message: fe.message } });
+    }
+    request.log.error({ err }, 'unexpected error');
+    return reply.status(500).send({ error: { code: 'InternalError', message: 'internal error; the gateway log has the details' } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+}

@@ -1,0 +1,159 @@
+// The console WebSocket: binary frames are raw serial bytes both ways; text frames are JSON control messages.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { ViewerSink } from '../../core/broker.js';
+import { ErrorCode, type ServerControlMessage } from '../../protocol/control.js';
+import { CloseCode, decodeClientFrame, encodeControl } from '../../protocol/frames.js';
+import { GW_ERR } from '../../errors.js';
+import type { AppDeps } from '../app-deps.js';
+import { isAllowed } from '../permissions.js';
+import { actorOf, deviceIdParam } from '../plugins/access.js';
+import { runControl } from './controls.js';
+
+/** Heartbeat: a viewer that answers no ping within two intervals is cut off (a stalled client). */
+const PING_INTERVAL_MS = 15_000;
+
+/** Refuses attach with the reason when a switch is off (checked before the upgrade). */
+function checkConsoleAllowed(deps: AppDeps, deviceId: string): void {
+  const runtime = deps.devices.get(deviceId)!;
+  if (!deps.config.serialConsole.enabled) {
+    throw GW_ERR.consoleDisabled('the serial console is disabled for the whole gateway (serialConsole.enabled: false)');
+  }
+  if (runtime.spec.console?.enabled === false) throw GW_ERR.consoleDisabled(`the serial console is disabled on device "${deviceId}" (console.enabled: false)`);
+  if (runtime.spec.bootDiagnostics?.enabled === false) throw GW_ERR.bootDiagnosticsDisabled(deviceId);
+}
+
+export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { devices, audit, config } = deps;
+
+  app.get(
+    '/api/v1/devices/:id/console',
+    {
+      websocket: true,
+      config: { permission: 'console.read', target: 'device' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { mode: { enum: ['read', 'write'] }, replay: { type: 'integer', minimum: 0, maximum: 16777216 } },
+        },
+      },
+      // Runs after authentication and the console.read check, still before the upgrade.
+      preHandler: async (request: FastifyRequest) => {
+        const id = deviceIdParam(request);
+        const mode = (request.query as { mode?: string }).mode ?? 'write';
+        const runtime = devices.get(id)!;
+        const canWrite = isAllowed(request.principal!.assignments, 'console.write', { kind: 'device', id, group: runtime.spec.group });
+        if (mode === 'write' && !canWrite) {
+          audit.append({ actor: actorOf(request), source: request.ip, action: 'console.denied', target: id, outcome: 'denied', reason: 'lacks console.write', details: { mode } });
+          throw GW_ERR.forbidden(`you may only view device "${id}": attach with mode=read`);
+        }
+        checkConsoleAllowed(deps, id);
+      },
+    },
+    (socket: WebSocket, request: FastifyRequest) => {
+      const id = deviceIdParam(request);
+      const runtime = devices.get(id);
+      const q = request.query as { mode?: 'read' | 'write'; replay?: number };
+      const mode = q.mode ?? 'write';
+      const actor = actorOf(request);
+      const principal = request.principal!;
+      const canWrite = runtime !== undefined && isAllowed(principal.assignments, 'console.write', { kind: 'device', id, group: runtime.spec.group });
+      const canControl = runtime !== undefined && isAllowed(principal.assignments, 'device.control', { kind: 'device', id, group: runtime.spec.group });
+      const sendControl = (msg: ServerControlMessage) => {
+        if (socket.readyState === socket.OPEN) socket.send(encodeControl(msg));
+      };
+      if (!runtime) {
+        sendControl({ type: 'error', code: 'DeviceNotFound', message: `device "${id}" was removed` });
+        socket.close(CloseCode.PolicyViolation, 'device removed');
+        return;
+      }
+      try {
+        audit.append({ actor, source: request.ip, action: 'console.attach', target: id, outcome: 'ok', details: { mode } });
+      } catch (err) {
+        sendControl({ type: 'error', code: 'AuditUnavailable', message: (err as Error).message });
+        socket.close(CloseCode.InternalError, 'audit unavailable');
+        return;
+      }
+
+      const sink: ViewerSink = {
+        send: (bytes) => socket.send(bytes, { binary: true }),
+        control: sendControl,
+        get bufferedBytes() {
+          return socket.bufferedAmount;
+        },
+        close: (code, reason) => socket.close(code, reason),
+      };
+      const session = runtime.broker.attach(sink, {
+        mode,
+        replayBytes: Math.min(q.replay ?? 65536, config.console.historyBytes),
+        principal: principal.name,
+        allowWrite: canWrite,
+      });
+      if (session.ended) return;
+
+      let alive = true;
+      const heartbeat = setInterval(() => {
+        if (!alive) return socket.terminate();
+        alive = false;
+        socket.ping();
+      }, PING_INTERVAL_MS);
+      socket.on('pong', () => (alive = true));
+
+      const reportError = (code: string, message: string) => sendControl({ type: 'error', code, message });
+
+      socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+        const frame = decodeClientFrame(data, isBinary, { maxBinaryFrameBytes: config.console.maxFrameBytes });
+        switch (frame.kind) {
+          case 'data':
+            if (session.mode !== 'write') {
+              reportError(ErrorCode.WriteNotAllowed, 'this session is read-only: bytes were not sent to the device (send {"type":"takeover"} to write)');
+              return;
+            }
+            try {
+              session.write(frame.bytes);
+            } catch (err) {
+              reportError(ErrorCode.WriteNotAllowed, (err as Error).message);
+            }
+            return;
+          case 'tooLarge':
+            reportError(ErrorCode.FrameTooLarge, `binary frames are limited to ${config.console.maxFrameBytes} bytes`);
+            socket.close(CloseCode.MessageTooBig, 'frame too large');
+            return;
+          case 'invalid':
+            reportError(frame.code, frame.message);
+            return;
+          case 'control':
+            break;
+        }
+        const msg = frame.msg;
+        if (msg.type === 'ping') return sendControl({ type: 'pong' });
+        if (msg.type === 'takeover') {
+          if (!canWrite) return reportError(ErrorCode.WriteNotAllowed, 'you may only view this device');
+          try {
+            session.takeover();
+          } catch (err) {
+            reportError(ErrorCode.WriteNotAllowed, (err as Error).message);
+          }
+          return;
+        }
+        if (!canControl || session.mode !== 'write') {
+          return reportError(ErrorCode.WriteNotAllowed, `${msg.type} needs the write lease and the device.control permission`);
+        }
+        const ctx = { actor, source: request.ip, deviceId: id };
+        const action =
+          msg.type === 'break'
+            ? runControl(deps, ctx, 'device.break', { via: 'websocket' }, (c) => c.sendBreak())
+            : runControl(deps, ctx, 'device.sysrq', { keys: msg.keys, via: 'websocket' }, (c) => c.sysrq(msg.keys));
+        action.catch((err: { code?: string; message: string }) => reportError(err.code ?? 'ControlFailed', err.message));
+      });
+
+      socket.on('close', () => {
+        clearInterval(heartbeat);
+        session.dispose();
+      });
+      socket.on('error', (err) => request.log.warn({ err, device: id }, 'console socket error'));
+    },
+  );
+}

@@ -1,0 +1,73 @@
+// Control routes: BREAK, SysRq, NMI and power — audited before they run (fail closed), outcome after.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isValidSysrqKeys } from '../../protocol/control.js';
+import { NotSupportedError, POWER_ACTIONS, type DeviceControls, type PowerAction } from '../../devices/transport.js';
+import { GW_ERR, GatewayError } from '../../errors.js';
+import type { AppDeps, AuditWriter } from '../app-deps.js';
+import { actorOf, deviceIdParam } from '../plugins/access.js';
+import type { DeviceManager } from '../../runtime/device-manager.js';
+
+/**
+ * Runs one control on a device: writes the audit row first (if that fails, the action is refused),
+ * then acts; a failure is audited too. Used by the REST routes and the WebSocket control messages.
+ */
+export async function runControl(
+  deps: { devices: DeviceManager; audit: AuditWriter },
+  ctx: { actor: string; source?: string | undefined; deviceId: string },
+  action: string,
+  details: Record<string, unknown>,
+  run: (c: DeviceControls) => Promise<void>,
+): Promise<void> {
+  const runtime = deps.devices.get(ctx.deviceId);
+  if (!runtime) throw GW_ERR.deviceNotFound(ctx.deviceId);
+  const controls = runtime.controls();
+  deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details });
+  try {
+    await run(controls);
+  } catch (err) {
+    const notSupported = err instanceof NotSupportedError;
+    deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'failed', reason: (err as Error).message, details });
+    if (notSupported || err instanceof GatewayError) throw err;
+    throw GW_ERR.controlFailed(`${action} failed: ${(err as Error).message}`, err);
+  }
+}
+
+export async function controlRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const ctx = (request: FastifyRequest) => ({ actor: actorOf(request), source: request.ip, deviceId: deviceIdParam(request) });
+  const device = { permission: 'device.control', target: 'device' } as const;
+
+  app.post('/api/v1/devices/:id/break', { config: device }, async (request) => {
+    await runControl(deps, ctx(request), 'device.break', {}, (c) => c.sendBreak());
+    return { ok: true };
+  });
+
+  app.post(
+    '/api/v1/devices/:id/sysrq',
+    { config: device, schema: { body: { type: 'object', required: ['keys'], additionalProperties: false, properties: { keys: { type: 'string' } } } } },
+    async (request) => {
+      const keys = (request.body as { keys: string }).keys.toLowerCase();
+      if (!isValidSysrqKeys(keys)) throw GW_ERR.badRequest('keys: one to 32 SysRq keys from 0-9 and a-z, e.g. "h" or "reisub"');
+      await runControl(deps, ctx(request), 'device.sysrq', { keys }, (c) => c.sysrq(keys));
+      return { ok: true, keys };
+    },
+  );
+
+  app.post('/api/v1/devices/:id/nmi', { config: device }, async (request) => {
+    await runControl(deps, ctx(request), 'device.nmi', {}, (c) => c.nmi());
+    return { ok: true };
+  });
+
+  app.post(
+    '/api/v1/devices/:id/power',
+    {
+      config: { permission: 'device.power', target: 'device' },
+      schema: { body: { type: 'object', required: ['action'], additionalProperties: false, properties: { action: { enum: [...POWER_ACTIONS] } } } },
+    },
+    async (request) => {
+      const action = (request.body as { action: PowerAction }).action;
+      await runControl(deps, ctx(request), `device.power.${action}`, { action }, (c) => c.power(action));
+      return { ok: true, action };
+    },
+  );
+}

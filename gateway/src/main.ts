@@ -1,0 +1,216 @@
+// Composition root: load config, pick implementations, listen, handle signals. The only module that
+// chooses implementations; everything else receives them.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { SqliteAuditLog } from './audit/sqlite-audit-log.js';
+import type { AuditInput } from './audit/audit-log.js';
+import { CaptureRegistry } from './capture/capture-registry.js';
+import { loadConfig, type GatewayConfig } from './config.js';
+import { openDatabase, DATABASE_FILE, type Db } from './db/database.js';
+import { LoopbackDriver } from './devices/loopback/loopback-driver.js';
+import { QemuDriver } from './devices/qemu/qemu-driver.js';
+import { QemuSocketDriver } from './devices/qemu-socket/qemu-socket-driver.js';
+import { DriverRegistry } from './devices/registry.js';
+import { SerialPortDriver } from './devices/serial/serialport-driver.js';
+import { TcpDriver } from './devices/tcp/tcp-driver.js';
+import { GW_ERR } from './errors.js';
+import { buildApp } from './http/app.js';
+import type { AuditWriter, Authenticator, Principal } from './http/app-deps.js';
+import { GatewayMetrics } from './http/metrics.js';
+import { httpsOptions, loadTls } from './http/tls.js';
+import { IdentityStore } from './identity/identity-store.js';
+import { DeviceManager } from './runtime/device-manager.js';
+import { SqliteDeviceStore } from './runtime/sqlite-device-store.js';
+
+export interface GatewayOptions {
+  configFile?: string;
+  dataDir?: string;
+  /** Override the listen port (tests use 0). */
+  port?: number;
+  /** Where progress and the first-start secrets go (default: stderr / stdout). */
+  log?: (line: string) => void;
+  logger?: boolean | object;
+  /** Replace the config (tests). */
+  config?: GatewayConfig;
+}
+
+export interface RunningGateway {
+  app: FastifyInstance;
+  config: GatewayConfig;
+  url: string;
+  port: number;
+  fingerprint256: string;
+  devices: DeviceManager;
+  identity: IdentityStore;
+  audit: SqliteAuditLog;
+  db: Db;
+  /** Set on the first start only: the generated admin password (printed once). */
+  adminPassword?: string;
+  close(): Promise<void>;
+}
+
+/** The audit log as the HTTP layer sees it: a failed write becomes AuditUnavailable (fail closed). */
+function auditWriter(log: SqliteAuditLog): AuditWriter {
+  return {
+    append(entry) {
+      try {
+        log.append(entry as AuditInput);
+      } catch (err) {
+        throw GW_ERR.auditUnavailable(err);
+      }
+    },
+  };
+}
+
+function authenticator(identity: IdentityStore): Authenticator {
+  return {
+    authenticateToken(secret): Principal | undefined {
+      const v = identity.verifyToken(secret);
+      if (!v) return undefined;
+      return {
+        userId: v.user.id,
+        name: v.user.name,
+        tokenId: v.tokenId,
+        assignments: identity.rolesOf(v.user.id),
+      };
+    },
+  };
+}
+
+/** Starts the gateway: database, identity, devices, HTTPS listener. */
+export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const config = opts.config ?? (await loadConfig(opts.configFile, opts.dataDir ? { dataDir: opts.dataDir } : {}));
+  if (opts.port !== undefined) config.listen.port = opts.port;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const db = openDatabase(join(config.dataDir, DATABASE_FILE));
+  const identity = new IdentityStore(db);
+  const auditLog = new SqliteAuditLog(db);
+  const audit = auditWriter(auditLog);
+
+  let adminPassword: string | undefined;
+  if (identity.listUsers().length === 0) {
+    adminPassword = randomBytes(15).toString('base64url');
+    const admin = await identity.addUser('admin', adminPassword);
+    identity.assignRole(admin.id, 'owner', '/');
+    audit.append({ actor: 'system', action: 'user.create', target: 'admin', outcome: 'ok', details: { role: 'owner', scope: '/', firstStart: true } });
+  }
+
+  const tls = await loadTls(config.tls, config.dataDir, [config.listen.host]);
+  const drivers = new DriverRegistry()
+    .register(new SerialPortDriver())
+    .register(new TcpDriver())
+    .register(new QemuSocketDriver())
+    .register(new QemuDriver({ stateDir: join(config.dataDir, 'vms'), accel: config.emulator.accel, ...(config.emulator.imagesDir ? { imagesDir: config.emulator.imagesDir } : {}) }))
+    .register(new LoopbackDriver());
+  const captures = new CaptureRegistry(join(config.dataDir, 'captures'));
+  let devices: DeviceManager | undefined;
+  const metrics = new GatewayMetrics(() => devices);
+  const onError = (err: unknown) => log(`ttygate: ${(err as Error).stack ?? String(err)}`);
+  captures.onError((e) => log(`ttygate: capture: ${e.message}`));
+
+  devices = new DeviceManager(
+    drivers,
+    captures,
+    new SqliteDeviceStore(db),
+    (spec) => ({
+      historyBytes: config.console.historyBytes,
+      viewerMaxBufferedBytes: config.console.viewerMaxBufferedBytes,
+      createSessionId: randomUUID,
+      onError,
+      onBytes: (dir, n) => (dir === 'fromDevice' ? metrics.bytesFromDevice : metrics.bytesToDevice).inc({ device: spec.id }, n),
+    }),
+    (runtime) => {
+      const id = runtime.spec.id;
+      runtime.onLineEvent((e) => {
+        if (e.type === 'disconnected') metrics.disconnects.inc({ device: id });
+        if (e.type === 'reconnected') metrics.reconnects.inc({ device: id });
+        const action = e.type === 'open-failed' ? 'device.open.failed' : `device.${e.type}`;
+        try {
+          auditLog.append({ actor: 'system', action, target: id, outcome: e.type === 'open-failed' ? 'failed' : 'ok', reason: e.error } as AuditInput);
+        } catch (err) {
+          onError(err);
+        }
+        if (e.type === 'disconnected' || e.type === 'reconnected' || e.type === 'open-failed') log(`ttygate: device ${id}: ${e.type}${e.error ? `: ${e.error}` : ''}`);
+      });
+      runtime.broker.onSessionEnd((s) => {
+        if (s.reason === 'slow-consumer') metrics.viewerDrops.inc({ device: id });
+        try {
+          auditLog.append({
+            actor: s.principal ?? 'unknown',
+            action: 'console.detach',
+            target: id,
+            outcome: 'ok',
+            details: { sessionId: s.sessionId, mode: s.mode, reason: s.reason, bytesToViewer: s.bytesToViewer, bytesToDevice: s.bytesToDevice, durationMs: s.durationMs },
+          } as AuditInput);
+        } catch (err) {
+          onError(err);
+        }
+      });
+      runtime.broker.onTakeover((t) => {
+        try {
+          auditLog.append({ actor: t.principal ?? 'unknown', action: 'console.takeover', target: id, outcome: 'ok', details: { sessionId: t.sessionId, previous: t.previous, previousPrincipal: t.previousPrincipal } } as AuditInput);
+        } catch (err) {
+          onError(err);
+        }
+      });
+    },
+  );
+  await devices.start(config.devices);
+
+  const app = await buildApp({
+    config,
+    devices,
+    auth: authenticator(identity),
+    audit,
+    metrics,
+    tokens: {
+      createToken: (userId, name, o) => {
+        const t = identity.createToken(userId, name, o);
+        return { id: t.id, secret: t.secret };
+      },
+      listTokens: (userId) => identity.listTokens(userId).map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, expiresAt: t.expiresAt ?? null, lastUsedAt: t.lastUsedAt ?? null })),
+      revokeToken: (userId, tokenId) => {
+        try {
+          identity.revokeToken(userId, tokenId);
+          return true;
+        } catch {
+          // TokenNotFound: answered as 404 by the route.
+          return false;
+        }
+      },
+    },
+    https: httpsOptions(tls),
+    ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+  });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+
+  let closed = false;
+  return {
+    app,
+    config,
+    url: `https://${host}:${port}`,
+    port,
+    fingerprint256: tls.fingerprint256,
+    devices,
+    identity,
+    audit: auditLog,
+    db,
+    ...(adminPassword ? { adminPassword } : {}),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await devices.stopAll();
+      await captures.closeAll();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// DeviceRuntime: keeps one device's line open (reconnecting with backoff), feeds its Broker and capture.
+
+import { Broker } from '../core/broker.js';
+import { Emitter, type Event } from '../core/event.js';
+import type { CaptureStore } from '../capture/capture-store.js';
+import type { DeviceSpec } from '../devices/device-spec.js';
+import type { Capabilities, DeviceConnection, DeviceControls, DeviceDriver } from '../devices/transport.js';
+import { GW_ERR } from '../errors.js';
+
+export type RuntimeState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+/** Reconnect backoff: first retry soon (a board resetting its USB UART), then up to 10 s apart. */
+const BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000] as const;
+
+export interface RuntimeEvents {
+  /** Device went away / came back / rebooted / powered off: for audit and metrics. */
+  onLineEvent: Event<{ type: 'disconnected' | 'reconnected' | 'open-failed' | 'rebooting' | 'off' | 'on'; error?: string }>;
+}
+
+export interface DeviceRuntimeOptions {
+  historyBytes: number;
+  viewerMaxBufferedBytes: number;
+  createSessionId: () => string;
+  onError: (err: unknown) => void;
+  /** Counts bytes each way for metrics. */
+  onBytes?: (direction: 'fromDevice' | 'toDevice', n: number) => void;
+}
+
+export class DeviceRuntime implements RuntimeEvents {
+  readonly broker: Broker;
+  private connection: DeviceConnection | undefined;
+  private _state: RuntimeState = 'connecting';
+  private lastError: string | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private everConnected = false;
+  private readonly lineEmitter = new Emitter<{ type: 'disconnected' | 'reconnected' | 'open-failed' | 'rebooting' | 'off' | 'on'; error?: string }>();
+  readonly onLineEvent = this.lineEmitter.event;
+  private readonly abort = new AbortController();
+
+  constructor(
+    readonly spec: DeviceSpec,
+    private readonly driver: DeviceDriver,
+    readonly capture: CaptureStore,
+    private readonly opts: DeviceRuntimeOptions,
+  ) {
+    this.broker = new Broker({
+      historyBytes: opts.historyBytes,
+      viewerMaxBufferedBytes: opts.viewerMaxBufferedBytes,
+      initialOffset: capture.endOffset,
+      createSessionId: opts.createSessionId,
+      onError: opts.onError,
+    });
+    this.broker.onDeviceWrite((bytes) => {
+      const c = this.connection;
+      if (!c) return; // The broker only forwards writes from the lease holder; with no line they are dropped (the viewer was told the device is disconnected).
+      opts.onBytes?.('toDevice', bytes.length);
+      c.transport.write(bytes).catch((err: unknown) => opts.onError(err));
+    });
+  }
+
+  get state(): RuntimeState {
+    return this._state;
+  }
+
+  /** A method, not a field read, so checks after an await are not narrowed away by TypeScript. */
+  private stopped(): boolean {
+    return this._state === 'stopped';
+  }
+
+  get error(): string | undefined {
+    return this.lastError;
+  }
+
+  /** Opens the line in the background; returns at once. */
+  start(): void {
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this._state === 'stopped') return;
+    try {
+      const conn = await this.driver.open(this.spec, this.abort.signal);
+      if (this.stopped()) {
+        conn.dispose();
+        return;
+      }
+      this.connection = conn;
+      this.attempt = 0;
+      this.lastError = undefined;
+      conn.transport.onData((bytes) => {
+        this.opts.onBytes?.('fromDevice', bytes.length);
+        this.capture.append(bytes);
+        this.broker.push(bytes);
+      });
+      conn.onDeviceEvent((e) => {
+        if (e.type === 'rebooting' || e.type === 'off') this.broker.deviceState(e.type);
+        this.lineEmitter.fire({ type: e.type });
+      });
+      conn.transport.onClose(({ reason, error }) => {
+        this.connection = undefined;
+        if (reason === 'requested' || this.stopped()) return;
+        this.lastError = error?.message ?? 'the device closed the line';
+        this._state = 'disconnected';
+        this.capture.markGap(`device disconnected: ${this.lastError}`);
+        this.broker.deviceState('disconnected');
+        this.lineEmitter.fire({ type: 'disconnected', error: this.lastError });
+        this.scheduleRetry();
+      });
+      const wasConnected = this.everConnected;
+      this.everConnected = true;
+      this._state = 'connected';
+      if (wasConnected) {
+        this.broker.deviceState('reconnected');
+        this.lineEmitter.fire({ type: 'reconnected' });
+      }
+    } catch (err) {
+      if (this.stopped()) return;
+      this.lastError = (err as Error).message;
+      this._state = this.everConnected ? 'disconnected' : 'connecting';
+      if (this.attempt === 0) this.lineEmitter.fire({ type: 'open-failed', error: this.lastError });
+      this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)]!;
+    this.attempt++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer.unref();
+  }
+
+  /** The open line's controls; DeviceUnavailable (503) while it is down. */
+  controls(): DeviceControls {
+    if (!this.connection) throw GW_ERR.deviceUnavailable(this.spec.id, this.lastError ? `${this._state} (${this.lastError})` : this._state);
+    return this.connection.controls;
+  }
+
+  capabilities(): Capabilities | undefined {
+    return this.connection?.controls.capabilities();
+  }
+
+  /** Closes the line, stops what the driver runs for it, ends every session, flushes the capture. */
+  async stop(): Promise<void> {
+    if (this._state === 'stopped') return;
+    this._state = 'stopped';
+    clearTimeout(this.retryTimer);
+    this.abort.abort();
+    const conn = this.connection;
+    this.connection = undefined;
+    await conn?.transport.close().catch((err: unknown) => this.opts.onError(err));
+    conn?.dispose();
+    await this.driver.shutdown?.(this.spec).catch((err: unknown) => this.opts.onError(err));
+    this.broker.dispose();
+    this.lineEmitter.dispose();
+    await this.capture.close();
+  }
+}
