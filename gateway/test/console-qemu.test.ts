@@ -78,3 +78,27 @@ describe('a qemu device through the gateway', { skip: 'skip' in creds ? creds.sk
     assert.equal(log.text.match(/Linux version \d/g)?.length, 2, 'the capture holds both boots');
   });
 });
+
+describe('a qemu scale set through the gateway', { skip: 'skip' in creds ? creds.skip : false, concurrency: false }, () => {
+  let gw: TestGateway;
+  let token: string;
+  before(async () => {
+    gw = await startTestGateway('devices:\n  - { id: web-vmss, kind: qemu, image: linux, instances: 2 }');
+    token = await gw.tokenFor('vmss-op', 'vm-contributor', '/groups/web-vmss');
+  });
+  after(() => gw?.close());
+
+  it('lists instances web-vmss/0 and /1 in group web-vmss; each is its own guest', async () => {
+    const list = await gw.api('GET', '/api/v1/devices', token);
+    assert.deepEqual(
+      list.body.devices.map((d: { id: string; group: string }) => [d.id, d.group]),
+      [['web-vmss/0', 'web-vmss'], ['web-vmss/1', 'web-vmss']],
+    );
+    const one = await gw.api('GET', '/api/v1/devices/web-vmss%2F1', token);
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.body.id, 'web-vmss/1');
+    const consoles = await Promise.all(['web-vmss/0', 'web-vmss/1'].map((id) => gw.connect(id, token)));
+    await Promise.all(consoles.map((c, i) => c.untilText(new RegExp(`web-vmss-${i} login: $`, 'm'), 90_000)));
+    for (const c of consoles) c.close();
+  });
+});

@@ -103,3 +103,16 @@ describe('config validation', () => {
     assert.equal(c.serialConsole.enabled, true);
   });
 });
+
+describe('the gateway-wide console switch', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway('serialConsole: { enabled: false }\ndevices:\n  - { id: lb, kind: loopback, echo: true }');
+  });
+  after(() => gw?.close());
+
+  it('refuses attach with ConsoleDisabled when serialConsole.enabled is false', async () => {
+    const token = await gw.tokenFor('sw', 'vm-contributor');
+    await assert.rejects(gw.connect('lb', token), (e: { status?: number; body?: string }) => e.status === 409 && /ConsoleDisabled.*whole gateway/.test(e.body ?? ''));
+  });
+});

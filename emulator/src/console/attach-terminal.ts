@@ -9,6 +9,8 @@ export interface TerminalTarget {
   sysrq(keys: string): Promise<void>;
   /** More menu entries: key → [label, action]. */
   extra?: Record<string, [string, () => Promise<void>]>;
+  /** How messages from the menu are labelled (default `ttygate-emu`). */
+  label?: string;
 }
 
 /** Ctrl+] as in telnet and `ttygate connect`. */
@@ -23,7 +25,7 @@ export async function attachTerminal(target: TerminalTarget, input: NodeJS.ReadS
   const raw = input.isTTY === true;
   if (raw) input.setRawMode(true);
   const sub = target.onData((d) => output.write(d));
-  const note = (s: string) => output.write(`\r\n[ttygate-emu] ${s}\r\n`);
+  const note = (s: string) => output.write(`\r\n[${target.label ?? 'ttygate-emu'}] ${s}\r\n`);
   let menu: 'none' | 'menu' | 'sysrq' = 'none';
   const entries = Object.entries(target.extra ?? {});
   const menuText = ['b BREAK', 's SysRq (then a key)', ...entries.map(([k, [label]]) => `${k} ${label}`), 'q quit'].join(', ');

@@ -37,8 +37,9 @@ export class ShellSession {
     // The marker is printed by `echo` from two quoted halves, so the echoed command line never matches it.
     const half = Math.floor(marker.length / 2);
     await this.send(`${command}; echo '${marker.slice(0, half)}''${marker.slice(half)}'\r`);
-    // After the echoed command line's newline: the output, then the marker on a line of its own.
-    const re = new RegExp(`\\n([\\s\\S]*?)${marker}\\r?\\n`);
+    // After the echoed command line (it holds the two quoted halves) and its newline: the output,
+    // then the marker on a line of its own. Anchoring on the echo keeps the prompt out of the output.
+    const re = new RegExp(`'${marker.slice(0, half)}''${marker.slice(half)}'[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`);
     const out = re.exec(await this.expect(re, timeoutMs))?.[1] ?? '';
     return out.replace(/\r/g, '').replace(/\n$/, '');
   }
