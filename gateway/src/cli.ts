@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import WebSocket from 'ws';
 import { attachTerminal, Emitter } from '@ttygate/emulator';
 import { ApiClient, ApiError, checkPin, tlsOptions, type ApiClientOptions } from './client/api-client.js';
+import { auditExport } from './audit/audit-export.js';
 import { ConfigError } from './config.js';
 import { auditVerify, formatVerifyResult, tokensCreate, usersAdd } from './identity/admin-cli.js';
 import { startGateway } from './main.js';
@@ -18,6 +19,7 @@ Administration, straight on the data directory (default ./data; safe while the g
   ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]
   ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]
   ttygate audit verify [--data DIR]
+  ttygate audit export [--data DIR] [--out FILE] [--format jsonl]
 Remote (TTYGATE_URL, TTYGATE_TOKEN; TTYGATE_FINGERPRINT or TTYGATE_CA for a self-signed gateway):
   ttygate devices                                    list the devices you may see
   ttygate connect DEVICE [--read-only]               raw terminal on the console (Ctrl+] for the menu)
@@ -71,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
         if (sub !== 'create') throw new UsageError('usage: ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]');
         return await tokensCreateCommand(rest);
       case 'audit':
-        if (sub !== 'verify') throw new UsageError('usage: ttygate audit verify [--data DIR]');
+        if (sub === 'export') return await auditExportCommand(rest);
+        if (sub !== 'verify') throw new UsageError('usage: ttygate audit verify [--data DIR] | ttygate audit export [--data DIR] [--out FILE] [--format jsonl]');
         return await auditVerifyCommand(rest);
       case 'devices':
       case 'logs':
@@ -190,6 +193,20 @@ async function auditVerifyCommand(args: string[]): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
+async function auditExportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { data: { type: 'string' }, out: { type: 'string' }, format: { type: 'string' } });
+  if (values.help || positionals.length !== 0) {
+    console.log(
+      'ttygate audit export [--data DIR] [--out FILE] [--format jsonl]\n\nWrites the whole audit log as JSON Lines (to FILE, else standard output): a header line with the row\ncount, the last hash and the hash recipe, then one row per line. The bundle can be verified without ttygate.',
+    );
+    return values.help ? 0 : 2;
+  }
+  if (values.format !== undefined && values.format !== 'jsonl') throw new UsageError(`--format: only "jsonl" is supported, not "${values.format}"`);
+  const header = await auditExport({ dataDir: resolve(values.data ?? 'data'), ...(values.out !== undefined ? { out: resolve(values.out) } : {}) });
+  console.error(`ttygate: exported ${header.rows} audit rows${values.out !== undefined ? ` to ${values.out}` : ''}; chain head ${header.lastHash}`);
+  return 0;
+}
+
 async function remoteCommand(cmd: string, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { tail: { type: 'string' }, since: { type: 'string' } });
   if (values.help) return (console.log(USAGE), 0);
@@ -283,6 +300,7 @@ async function connectCommand(args: string[]): Promise<number> {
   await Promise.race([
     attachTerminal(
       {
+        label: 'ttygate',
         onData: data.event,
         write: async (d) => void ws.send(d, { binary: true }),
         sendBreak: async () => void ws.send(JSON.stringify({ type: 'break' })),

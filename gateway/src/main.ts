@@ -168,22 +168,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     auth: authenticator(identity),
     audit,
     metrics,
-    tokens: {
-      createToken: (userId, name, o) => {
-        const t = identity.createToken(userId, name, o);
-        return { id: t.id, secret: t.secret };
-      },
-      listTokens: (userId) => identity.listTokens(userId).map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, expiresAt: t.expiresAt ?? null, lastUsedAt: t.lastUsedAt ?? null })),
-      revokeToken: (userId, tokenId) => {
-        try {
-          identity.revokeToken(userId, tokenId);
-          return true;
-        } catch {
-          // TokenNotFound: answered as 404 by the route.
-          return false;
-        }
-      },
-    },
+    identity,
+    auditLog,
     https: httpsOptions(tls),
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });

@@ -69,11 +69,12 @@ export class GuestSession {
   async run(command: string, timeoutMs = 10_000): Promise<string> {
     const marker = `__done_${Math.random().toString(36).slice(2, 8)}__`;
     await this.send(`${command}; echo ${marker}\r`);
-    // The terminal echoes the command line (which contains "echo MARKER"); the output follows it,
-    // and the marker printed by echo stands alone on its own line at the end.
-    const out = await this.expect(new RegExp(`echo ${marker}[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`), timeoutMs);
-    const body = out.slice(out.indexOf('\n') + 1);
-    return body.slice(0, body.lastIndexOf(marker)).replace(/\r/g, '').replace(/\n$/, '');
+    // The terminal echoes the command line (which contains "echo MARKER") — sometimes twice: the tty
+    // echoes it before ash's line editor takes over, then ash redraws it — so the output follows the
+    // LAST echo; the marker printed by echo stands alone on its own line at the end.
+    const re = new RegExp(`[\\s\\S]*echo ${marker}[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`);
+    const out = re.exec(await this.expect(re, timeoutMs))?.[1] ?? '';
+    return out.replace(/\r/g, '').replace(/\n$/, '');
   }
 }
 

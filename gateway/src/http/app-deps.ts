@@ -1,6 +1,8 @@
 // AppDeps: everything buildApp needs, passed in by the composition root (tests pass their own).
 
+import type { AuditLog } from '../audit/audit-log.js';
 import type { GatewayConfig } from '../config.js';
+import type { IdentityStore } from '../identity/identity-store.js';
 import type { DeviceManager } from '../runtime/device-manager.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RoleAssignment } from './permissions.js';
@@ -32,12 +34,43 @@ export interface AuditWriter {
   append(entry: AuditEntry): void;
 }
 
+/**
+ * What the administration routes need of the identity store: users and role assignments. Each
+ * change takes an audit hook that runs inside the change's transaction (see IdentityStore).
+ */
+export type IdentityAdmin = Pick<
+  IdentityStore,
+  | 'transaction'
+  | 'addUser'
+  | 'setPassword'
+  | 'disableUser'
+  | 'enableUser'
+  | 'getUser'
+  | 'findUserByName'
+  | 'listUsers'
+  | 'assignRole'
+  | 'revokeRole'
+  | 'rolesOf'
+  | 'listRoleAssignments'
+  | 'createToken'
+  | 'listTokens'
+  | 'revokeToken'
+>;
+
 export interface AppDeps {
   config: GatewayConfig;
   devices: DeviceManager;
   auth: Authenticator;
   audit: AuditWriter;
   metrics: GatewayMetrics;
+  /** Users and role assignments, for the administration routes. */
+  identity: IdentityAdmin;
+  /**
+   * The audit log itself: query and verify for the audit routes, and appends made inside an
+   * identity change's transaction (the audit hook). It must use the same database connection
+   * as `identity`, so that change and audit row commit together.
+   */
+  auditLog: AuditLog;
   /** HTTPS options; omitted in tests that use inject(). */
   https?: { key: Buffer; cert: Buffer; minVersion: 'TLSv1.2' };
   logger?: boolean | object;

@@ -5,23 +5,51 @@ import websocket from '@fastify/websocket';
 import type { AppDeps } from './app-deps.js';
 import { installErrorHandler } from './error-handler.js';
 import { accessPlugin } from './plugins/access.js';
+import type { Permission } from './permissions.js';
+import { adminRoutes } from './routes/admin.js';
+import { auditRoutes } from './routes/audit.js';
 import { consoleRoutes } from './routes/console-ws.js';
 import { controlRoutes } from './routes/controls.js';
 import { deviceRoutes } from './routes/devices.js';
 import { diagnosticsRoutes } from './routes/diagnostics.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { tokenRoutes, type TokenService } from './routes/tokens.js';
+import { tokenRoutes } from './routes/tokens.js';
 
-export async function buildApp(deps: AppDeps & { tokens: TokenService }): Promise<FastifyInstance> {
+/** One registered route and the access rule it declares (for the role × endpoint matrix test). */
+export interface RouteTableEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly permission: Permission | 'public' | undefined;
+  readonly target: 'device' | 'global' | 'filtered' | undefined;
+  readonly websocket: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as registered (collected by an onRoute hook), in registration order. */
+    readonly routeTable: readonly RouteTableEntry[];
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     ...(deps.https ? { https: deps.https } : {}),
     // Device ids of scale-set instances hold a "/", sent as %2F inside one path segment.
     routerOptions: { maxParamLength: 200 },
     bodyLimit: 1024 * 1024,
+    // Refuse unknown fields (schemas say additionalProperties: false) instead of silently dropping them.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   installErrorHandler(app);
+  const routeTable: RouteTableEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routeTable.push({ method, url: route.url, permission: route.config?.permission, target: route.config?.target, websocket: route.websocket === true });
+    }
+  });
   await app.register(websocket, {
     options: {
       // Text control frames are small; binary frames are checked against console.maxFrameBytes
@@ -39,6 +67,8 @@ export async function buildApp(deps: AppDeps & { tokens: TokenService }): Promis
     await consoleRoutes(scoped, deps);
     await sessionRoutes(scoped, deps);
     await tokenRoutes(scoped, deps);
+    await adminRoutes(scoped, deps);
+    await auditRoutes(scoped, deps);
   });
   return app;
 }

@@ -13,6 +13,12 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof NotSupportedError) {
       return reply.status(409).send({ error: { code: 'NotSupported', message: err.reason } });
     }
+    // Errors of the identity store and the audit log carry their status as httpStatus.
+    const withStatus = err as { httpStatus?: number; code?: string };
+    if (typeof withStatus.httpStatus === 'number' && typeof withStatus.code === 'string') {
+      if (withStatus.httpStatus >= 500) request.log.error({ err }, 'service error');
+      return reply.status(withStatus.httpStatus).send({ error: { code: withStatus.code, message: err.message } });
+    }
     const fe = err as FastifyError;
     if (fe.validation) {
       return reply.status(400).send({ error: { code: 'ValidationFailed', message: `${fe.validationContext ?? 'request'}${fe.message.replace(/^(body|querystring|params)/, '')}` } });

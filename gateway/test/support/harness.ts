@@ -49,7 +49,7 @@ export async function startTestGateway(yaml = 'devices: []', opts: { dataDir?: s
             ca,
             headers: {
               ...(token ? { authorization: `Bearer ${token}` } : {}),
-              ...(payload ? { 'content-type': 'application/json' } : {}),
+              ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
               ...headers,
             },
           },

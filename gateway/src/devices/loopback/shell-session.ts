@@ -38,8 +38,9 @@ export class ShellSession {
     const half = Math.floor(marker.length / 2);
     await this.send(`${command}; echo '${marker.slice(0, half)}''${marker.slice(half)}'\r`);
     // After the echoed command line (it holds the two quoted halves) and its newline: the output,
-    // then the marker on a line of its own. Anchoring on the echo keeps the prompt out of the output.
-    const re = new RegExp(`'${marker.slice(0, half)}''${marker.slice(half)}'[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`);
+    // then the marker on a line of its own. The line can be echoed twice (the tty echoes it before
+    // ash's line editor takes over, then ash redraws prompt and line), so anchor on the LAST echo.
+    const re = new RegExp(`[\\s\\S]*'${marker.slice(0, half)}''${marker.slice(half)}'[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`);
     const out = re.exec(await this.expect(re, timeoutMs))?.[1] ?? '';
     return out.replace(/\r/g, '').replace(/\n$/, '');
   }
