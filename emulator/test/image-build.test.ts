@@ -406,21 +406,4 @@ describe('ttygate-emu image build linux', { timeout: 15 * 60_000 }, () => {
       await g.stop();
     }
   });
-
-  it('boot-to-login: benchmark, 5 runs per kernel (TTYGATE_BOOT_BENCH=1)', { skip: !process.env.TTYGATE_BOOT_BENCH }, async () => {
-    const img = await resolveImage(imagesDir, 'linux');
-    for (const kernel of [img.vmlinux, img.bzImage]) {
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const g = await bootGuest({ kernel, initrd: img.initrd, append: `${img.cmdline} ttygate.hostname=b${i}` });
-        try {
-          await g.serial[0]!.waitFor(/login: $/, 90_000);
-          times.push(Date.now() - g.startedAt);
-        } finally {
-          await g.stop();
-        }
-      }
-      console.log(`# ${kernel.endsWith('vmlinux') ? 'vmlinux' : 'bzImage'} boot-to-login ms: ${times.join(', ')}; median ${median(times)}`);
-    }
-  });
 });
