@@ -9,6 +9,14 @@ import { GW_ERR } from '../errors.js';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
+/**
+ * Back-pressure toward writers: above this many bytes written but not yet taken by the device,
+ * console sockets stop reading (a 115200-baud UART takes ~11 KB/s; a paste must not pile up in RAM).
+ */
+export const WRITE_BACKLOG_HIGH = 256 * 1024;
+/** …and they read again once the backlog is below this. */
+export const WRITE_BACKLOG_LOW = 64 * 1024;
+
 /** Reconnect backoff: first retry soon (a board resetting its USB UART), then up to 10 s apart. */
 const BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000] as const;
 
@@ -37,6 +45,10 @@ export class DeviceRuntime implements RuntimeEvents {
   private readonly lineEmitter = new Emitter<{ type: 'disconnected' | 'reconnected' | 'open-failed' | 'rebooting' | 'off' | 'on'; error?: string }>();
   readonly onLineEvent = this.lineEmitter.event;
   private readonly abort = new AbortController();
+  private _writeBacklog = 0;
+  private readonly drainEmitter = new Emitter<void>();
+  /** Fires when the write backlog falls below WRITE_BACKLOG_LOW after having been above it. */
+  readonly onWriteDrain = this.drainEmitter.event;
 
   constructor(
     readonly spec: DeviceSpec,
@@ -55,7 +67,15 @@ export class DeviceRuntime implements RuntimeEvents {
       const c = this.connection;
       if (!c) return; // The broker only forwards writes from the lease holder; with no line they are dropped (the viewer was told the device is disconnected).
       opts.onBytes?.('toDevice', bytes.length);
-      c.transport.write(bytes).catch((err: unknown) => opts.onError(err));
+      this._writeBacklog += bytes.length;
+      c.transport
+        .write(bytes)
+        .catch((err: unknown) => opts.onError(err))
+        .finally(() => {
+          const wasHigh = this._writeBacklog >= WRITE_BACKLOG_LOW;
+          this._writeBacklog -= bytes.length;
+          if (wasHigh && this._writeBacklog < WRITE_BACKLOG_LOW) this.drainEmitter.fire();
+        });
     });
   }
 
@@ -66,6 +86,11 @@ export class DeviceRuntime implements RuntimeEvents {
   /** A method, not a field read, so checks after an await are not narrowed away by TypeScript. */
   private stopped(): boolean {
     return this._state === 'stopped';
+  }
+
+  /** Bytes written toward the device that it has not taken yet. */
+  get writeBacklog(): number {
+    return this._writeBacklog;
   }
 
   get error(): string | undefined {
@@ -154,6 +179,7 @@ export class DeviceRuntime implements RuntimeEvents {
     await this.driver.shutdown?.(this.spec).catch((err: unknown) => this.opts.onError(err));
     this.broker.dispose();
     this.lineEmitter.dispose();
+    this.drainEmitter.dispose();
     await this.capture.close();
   }
 }

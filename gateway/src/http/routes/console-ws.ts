@@ -10,6 +10,7 @@ import type { AppDeps } from '../app-deps.js';
 import { isAllowed } from '../permissions.js';
 import { actorOf, deviceIdParam } from '../plugins/access.js';
 import { runControl } from './controls.js';
+import { WRITE_BACKLOG_HIGH } from '../../runtime/device-runtime.js';
 
 /** Heartbeat: a viewer that answers no ping within two intervals is cut off (a stalled client). */
 const PING_INTERVAL_MS = 15_000;
@@ -102,6 +103,12 @@ export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promis
       socket.on('pong', () => (alive = true));
 
       const reportError = (code: string, message: string) => sendControl({ type: 'error', code, message });
+      let readPaused = false;
+      const drainSub = runtime.onWriteDrain(() => {
+        if (!readPaused) return;
+        readPaused = false;
+        socket.resume();
+      });
 
       socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
         const frame = decodeClientFrame(data, isBinary, { maxBinaryFrameBytes: config.console.maxFrameBytes });
@@ -115,6 +122,11 @@ export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promis
               session.write(frame.bytes);
             } catch (err) {
               reportError(ErrorCode.WriteNotAllowed, (err as Error).message);
+            }
+            // Back-pressure: stop reading this client while the device is behind (TCP pushes back).
+            if (runtime.writeBacklog >= WRITE_BACKLOG_HIGH && !readPaused) {
+              readPaused = true;
+              socket.pause();
             }
             return;
           case 'tooLarge':
@@ -151,6 +163,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promis
 
       socket.on('close', () => {
         clearInterval(heartbeat);
+        drainSub.dispose();
         session.dispose();
       });
       socket.on('error', (err) => request.log.warn({ err, device: id }, 'console socket error'));
