@@ -183,6 +183,26 @@ devices:
     slow.ws.terminate();
   });
 
+  it('a fast upload to a device that stops reading is held back by TCP, not piled up in memory', async () => {
+    const c = await gw.connect('board1', writer, '?replay=0');
+    await c.untilControl('hello');
+    const runtime = gw.devices.get('board1')!;
+    pty.peer!.pause(); // the board stops taking input
+    pty.peerBytes = Buffer.alloc(0);
+    const frame = Buffer.alloc(4096);
+    const total = 8 * 1024 * 1024;
+    for (let i = 0; i < total / frame.length; i++) c.ws.send(frame.fill(i & 0xff), { binary: true });
+    // While the device is stuck, the gateway holds at most about the high watermark; the rest
+    // waits in the client (its send buffer) and the kernel's socket buffers.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(runtime.writeBacklog < 2 * 1024 * 1024, `gateway backlog ${runtime.writeBacklog} bytes`);
+    assert.ok(c.ws.bufferedAmount > 1024 * 1024, `the client is held back (bufferedAmount ${c.ws.bufferedAmount})`);
+    pty.peer!.resume();
+    await waitFor(async () => (pty.peerBytes.length >= total ? true : undefined), 30_000, 'the whole upload at the device');
+    for (let i = 0; i < total / frame.length; i += 97) assert.equal(pty.peerBytes[i * frame.length], i & 0xff, `frame ${i} in order`);
+    c.close();
+  });
+
   it('a device that vanishes: viewers are told, the capture marks the gap, and it reconnects', async () => {
     const c = await gw.connect('board1', writer);
     await c.untilControl('hello');
