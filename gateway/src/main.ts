@@ -117,13 +117,18 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     drivers,
     captures,
     new SqliteDeviceStore(db),
-    (spec) => ({
-      historyBytes: config.console.historyBytes,
-      viewerMaxBufferedBytes: config.console.viewerMaxBufferedBytes,
-      createSessionId: randomUUID,
-      onError,
-      onBytes: (dir, n) => (dir === 'fromDevice' ? metrics.bytesFromDevice : metrics.bytesToDevice).inc({ device: spec.id }, n),
-    }),
+    (spec) => {
+      // Bound once per device: the byte path runs per chunk, so no label lookup there.
+      const fromDevice = metrics.bytesFromDevice.labels({ device: spec.id });
+      const toDevice = metrics.bytesToDevice.labels({ device: spec.id });
+      return {
+        historyBytes: config.console.historyBytes,
+        viewerMaxBufferedBytes: config.console.viewerMaxBufferedBytes,
+        createSessionId: randomUUID,
+        onError,
+        onBytes: (dir, n) => (dir === 'fromDevice' ? fromDevice : toDevice).inc(n),
+      };
+    },
     (runtime) => {
       const id = runtime.spec.id;
       runtime.onLineEvent((e) => {
