@@ -3,7 +3,9 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAuditLog } from './audit/sqlite-audit-log.js';
 import type { AuditInput } from './audit/audit-log.js';
@@ -35,6 +37,13 @@ export interface GatewayOptions {
   logger?: boolean | object;
   /** Replace the config (tests). */
   config?: GatewayConfig;
+  /** The built web UI (default: web/dist of this checkout or install). */
+  webRoot?: string;
+}
+
+/** web/dist beside this package: from gateway/dist/src (built) or gateway/src (tsx). */
+function defaultWebRoot(): string | undefined {
+  return ['../../../web/dist', '../../web/dist'].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((d) => existsSync(join(d, 'index.html')));
 }
 
 export interface RunningGateway {
@@ -176,6 +185,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     identity,
     auditLog,
     https: httpsOptions(tls),
+    webRoot: opts.webRoot ?? defaultWebRoot(),
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });

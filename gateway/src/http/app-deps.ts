@@ -71,6 +71,8 @@ export interface AppDeps {
    * as `identity`, so that change and audit row commit together.
    */
   auditLog: AuditLog;
+  /** The built browser UI (web/dist), served at `/`; omitted: `/` says it is not built. */
+  webRoot?: string;
   /** HTTPS options; omitted in tests that use inject(). */
   https?: { key: Buffer; cert: Buffer; minVersion: 'TLSv1.2' };
   logger?: boolean | object;

@@ -15,6 +15,7 @@ import { diagnosticsRoutes } from './routes/diagnostics.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { webUiRoutes } from './routes/web-ui.js';
 
 /** One registered route and the access rule it declares (for the role × endpoint matrix test). */
 export interface RouteTableEntry {
@@ -69,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await tokenRoutes(scoped, deps);
     await adminRoutes(scoped, deps);
     await auditRoutes(scoped, deps);
+    await webUiRoutes(scoped, { root: deps.webRoot });
   });
   return app;
 }
