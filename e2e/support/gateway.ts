@@ -29,7 +29,6 @@ export async function startE2eGateway(yaml: string): Promise<E2eGateway> {
   // The owner's first API token, as `ttygate tokens create admin` makes it.
   const admin = gw.identity.findUserByName('admin')!;
   const ownerToken = gw.identity.createToken(admin.id, 'e2e').secret;
-  ((globalThis as any).__tokens ??= {})['admin'] = ownerToken;
 
   const api = (method: string, path: string, token: string, body?: unknown) =>
     new Promise<{ status: number; body: any; text: string }>((resolve, reject) => {
@@ -70,7 +69,6 @@ export async function startE2eGateway(yaml: string): Promise<E2eGateway> {
       const password = `${name}-e2e-password-long-enough`;
       const r = await api('POST', '/api/v1/users', ownerToken, { name, password, role, scope });
       if (r.status !== 201) throw new Error(`adding user ${name}: ${r.status} ${r.text}`);
-      ((globalThis as any).__tokens ??= {})[name] = gw.identity.createToken(gw.identity.findUserByName(name)!.id, 'tmp').secret;
       return { name, password };
     },
     async close() {

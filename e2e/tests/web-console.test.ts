@@ -135,11 +135,10 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       await page.getByRole('heading', { name: 'Sign in to ttygate' }).waitFor();
       await axeClean(page, 'signin');
       // A wrong password is refused with a clear message.
-      if (!(globalThis as any).__tokens) {
       await page.getByLabel('User name').fill('alice');
       await page.getByLabel('Password').fill('not-her-password');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.locator('#signin-error', { hasText: 'Wrong user name or password' }).waitFor(); }
+      await page.locator('#signin-error', { hasText: 'Wrong user name or password' }).waitFor();
       await signIn(page, users['alice']!);
       await page.locator('tr[data-device="vm-a"]').waitFor();
       await axeClean(page, 'devices');
