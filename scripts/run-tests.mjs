@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts below the given folders (relative to the current workspace) with Node's
+// Runs every *.test.ts below the given folders (or the given files) (relative to the current workspace) with Node's
 // own test runner, TypeScript loaded through tsx. Node 20's `--test` takes no globs, so the
 // files are listed here. Extra arguments after `--` pass through to node (e.g. --test-name-pattern).
 import { readdirSync, statSync } from 'node:fs';
@@ -22,7 +22,7 @@ function findTests(dir) {
   return out;
 }
 
-const files = roots.flatMap((r) => findTests(r)).sort();
+const files = roots.flatMap((r) => (statSync(r).isFile() ? [r] : findTests(r))).sort();
 if (files.length === 0) {
   console.error(`run-tests: no *.test.ts files under ${roots.join(', ')}`);
   process.exit(1);

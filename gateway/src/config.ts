@@ -14,7 +14,21 @@ export interface GatewayConfig {
   serialConsole: { enabled: boolean };
   /** Extra origins allowed to open the console WebSocket (the gateway's own origin always is). */
   allowedOrigins: string[];
+  /** When true, write attaches and power actions must carry a `reason` (a runtime setting too). */
+  requireJustification: boolean;
+  auth: {
+    /** Browser login sessions: ended after this long without a request / this long after login. */
+    session: { idleMinutes: number; maxHours: number };
+    /** Failed logins allowed per user name and per source address within `windowSeconds`. */
+    loginThrottle: { perUser: number; perSource: number; windowSeconds: number };
+  };
   console: {
+    /** Console sessions without user input are closed after this (0: never); a runtime setting too. */
+    idleTimeoutSeconds: number;
+    /** The idle warning goes out this long before the close. */
+    idleWarningSeconds: number;
+    /** Console sessions are closed this long after attach (0: never); a runtime setting too. */
+    maxSessionSeconds: number;
     /** Binary frames larger than this close the session with 1009. */
     maxFrameBytes: number;
     /** Bytes a viewer may have unsent before it is dropped as too slow. */
@@ -134,10 +148,34 @@ const configSchema = {
     tls: { type: 'object', additionalProperties: false, required: ['cert', 'key'], properties: { cert: { type: 'string' }, key: { type: 'string' } } },
     serialConsole: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
     allowedOrigins: { type: 'array', items: { type: 'string', pattern: '^https://' } },
+    requireJustification: { type: 'boolean' },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        session: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { idleMinutes: { type: 'integer', minimum: 1, maximum: 1440 }, maxHours: { type: 'integer', minimum: 1, maximum: 720 } },
+        },
+        loginThrottle: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            perUser: { type: 'integer', minimum: 1, maximum: 1000 },
+            perSource: { type: 'integer', minimum: 1, maximum: 100000 },
+            windowSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+          },
+        },
+      },
+    },
     console: {
       type: 'object',
       additionalProperties: false,
       properties: {
+        idleTimeoutSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
+        idleWarningSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
+        maxSessionSeconds: { type: 'integer', minimum: 0, maximum: 2592000 },
         maxFrameBytes: { type: 'integer', minimum: 1024, maximum: 16777216 },
         viewerMaxBufferedBytes: { type: 'integer', minimum: 65536 },
         historyBytes: { type: 'integer', minimum: 4096 },
@@ -183,7 +221,19 @@ function withDefaults(raw: Partial<GatewayConfig>, baseDir: string): GatewayConf
     ...(raw.tls ? { tls: { cert: resolve(baseDir, raw.tls.cert), key: resolve(baseDir, raw.tls.key) } } : {}),
     serialConsole: { enabled: raw.serialConsole?.enabled ?? true },
     allowedOrigins: raw.allowedOrigins ?? [],
+    requireJustification: raw.requireJustification ?? false,
+    auth: {
+      session: { idleMinutes: raw.auth?.session?.idleMinutes ?? 30, maxHours: raw.auth?.session?.maxHours ?? 12 },
+      loginThrottle: {
+        perUser: raw.auth?.loginThrottle?.perUser ?? 5,
+        perSource: raw.auth?.loginThrottle?.perSource ?? 20,
+        windowSeconds: raw.auth?.loginThrottle?.windowSeconds ?? 900,
+      },
+    },
     console: {
+      idleTimeoutSeconds: raw.console?.idleTimeoutSeconds ?? 1800,
+      idleWarningSeconds: raw.console?.idleWarningSeconds ?? 60,
+      maxSessionSeconds: raw.console?.maxSessionSeconds ?? 12 * 3600,
       maxFrameBytes: raw.console?.maxFrameBytes ?? 64 * 1024,
       viewerMaxBufferedBytes: raw.console?.viewerMaxBufferedBytes ?? 8 * 1024 * 1024,
       historyBytes: raw.console?.historyBytes ?? 1024 * 1024,

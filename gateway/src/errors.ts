@@ -35,5 +35,7 @@ export const GW_ERR = {
   auditUnavailable: (cause: unknown) =>
     new GatewayError('AuditUnavailable', 503, 'the audit log cannot be written, so the action was refused (fail closed)', { cause }),
   badRequest: make('BadRequest', 400),
+  justificationRequired: (what: string) =>
+    new GatewayError('JustificationRequired', 400, `${what} needs a justification: give a reason (free text or a ticket number); this gateway requires one (setting requireJustification)`),
   notFound: make('NotFound', 404),
 } as const;

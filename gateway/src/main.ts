@@ -20,10 +20,17 @@ import { SerialPortDriver } from './devices/serial/serialport-driver.js';
 import { TcpDriver } from './devices/tcp/tcp-driver.js';
 import { GW_ERR } from './errors.js';
 import { buildApp } from './http/app.js';
-import type { AuditWriter, Authenticator, Principal } from './http/app-deps.js';
+import type { AccessChange, AuditWriter } from './http/app-deps.js';
+import { createAuthenticator } from './http/authenticator.js';
 import { GatewayMetrics } from './http/metrics.js';
 import { httpsOptions, loadTls } from './http/tls.js';
+import { Emitter } from './core/event.js';
+import { ConsoleTickets } from './identity/console-tickets.js';
 import { IdentityStore } from './identity/identity-store.js';
+import { LoginThrottle } from './identity/login-throttle.js';
+import { WebSessionStore } from './identity/web-session-store.js';
+import { settingsFromConfig } from './settings/runtime-settings.js';
+import { SettingsStore } from './settings/settings-store.js';
 import { DeviceManager } from './runtime/device-manager.js';
 import { SqliteDeviceStore } from './runtime/sqlite-device-store.js';
 
@@ -37,6 +44,8 @@ export interface GatewayOptions {
   logger?: boolean | object;
   /** Replace the config (tests). */
   config?: GatewayConfig;
+  /** Clock of the console tickets, epoch ms (tests age tickets with it). */
+  clock?: () => number;
   /** The built web UI (default: web/dist of this checkout or install). */
   webRoot?: string;
 }
@@ -54,6 +63,7 @@ export interface RunningGateway {
   fingerprint256: string;
   devices: DeviceManager;
   identity: IdentityStore;
+  webSessions: WebSessionStore;
   audit: SqliteAuditLog;
   db: Db;
   /** Set on the first start only: the generated admin password (printed once). */
@@ -74,19 +84,27 @@ function auditWriter(log: SqliteAuditLog): AuditWriter {
   };
 }
 
-function authenticator(identity: IdentityStore): Authenticator {
-  return {
-    authenticateToken(secret): Principal | undefined {
-      const v = identity.verifyToken(secret);
-      if (!v) return undefined;
-      return {
-        userId: v.user.id,
-        name: v.user.name,
-        tokenId: v.tokenId,
-        assignments: identity.rolesOf(v.user.id),
-      };
-    },
-  };
+/**
+ * On the first start (no users yet) creates `admin`, owner on `/`, with a generated password:
+ * user, grant and audit row in one transaction, so a crash leaves either all or nothing (and the
+ * next start tries again). Returns the password to print once, or undefined if users exist.
+ */
+async function createFirstOwner(identity: IdentityStore, auditLog: SqliteAuditLog): Promise<string | undefined> {
+  if (identity.listUsers().length > 0) return undefined;
+  const password = randomBytes(15).toString('base64url');
+  try {
+    await identity.addUser('admin', password, {
+      audit: (admin) => {
+        identity.assignRole(admin.id, 'owner', '/');
+        auditLog.append({ actor: 'system', action: 'user.create', target: 'admin', outcome: 'ok', details: { role: 'owner', scope: '/', firstStart: true } } as AuditInput);
+      },
+    });
+  } catch (err) {
+    // Another process (`ttygate users add` on the same data) made the first user meanwhile.
+    if ((err as { code?: string }).code === 'UserExists' && identity.listUsers().length > 0) return undefined;
+    throw err;
+  }
+  return password;
 }
 
 /** Starts the gateway: database, identity, devices, HTTPS listener. */
@@ -101,13 +119,15 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const auditLog = new SqliteAuditLog(db);
   const audit = auditWriter(auditLog);
 
-  let adminPassword: string | undefined;
-  if (identity.listUsers().length === 0) {
-    adminPassword = randomBytes(15).toString('base64url');
-    const admin = await identity.addUser('admin', adminPassword);
-    identity.assignRole(admin.id, 'owner', '/');
-    audit.append({ actor: 'system', action: 'user.create', target: 'admin', outcome: 'ok', details: { role: 'owner', scope: '/', firstStart: true } });
-  }
+  const webSessions = new WebSessionStore(db, { idleMs: config.auth.session.idleMinutes * 60_000, absoluteMs: config.auth.session.maxHours * 3_600_000 });
+  const settings = new SettingsStore(db, settingsFromConfig(config));
+  const throttle = config.auth.loginThrottle;
+  const loginThrottle = new LoginThrottle({
+    perUser: { maxFailures: throttle.perUser, windowMs: throttle.windowSeconds * 1000 },
+    perSource: { maxFailures: throttle.perSource, windowMs: throttle.windowSeconds * 1000 },
+  });
+
+  const adminPassword = await createFirstOwner(identity, auditLog);
 
   const tls = await loadTls(config.tls, config.dataDir, [config.listen.host]);
   const drivers = new DriverRegistry()
@@ -179,8 +199,13 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const app = await buildApp({
     config,
     devices,
-    auth: authenticator(identity),
+    auth: createAuthenticator(identity, webSessions),
     audit,
+    webSessions,
+    tickets: new ConsoleTickets(opts.clock ? { now: opts.clock } : {}),
+    loginThrottle,
+    settings,
+    accessChanges: new Emitter<AccessChange>(),
     metrics,
     identity,
     auditLog,
@@ -202,6 +227,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     fingerprint256: tls.fingerprint256,
     devices,
     identity,
+    webSessions,
     audit: auditLog,
     db,
     ...(adminPassword ? { adminPassword } : {}),

@@ -215,7 +215,8 @@ describe('administration and audit API', { concurrency: false }, () => {
 
   describe('settings', () => {
     it('the owner turns the serial console off for the whole gateway and on again; both audited', async () => {
-      assert.deepEqual((await gw.api('GET', '/api/v1/settings', owner)).body, { serialConsole: { enabled: true } });
+      const defaults = { serialConsole: { enabled: true }, requireJustification: false, console: { idleTimeoutSeconds: 1800, idleWarningSeconds: 60, maxSessionSeconds: 43200 } };
+      assert.deepEqual((await gw.api('GET', '/api/v1/settings', owner)).body, defaults);
       assert.equal((await gw.api('GET', '/api/v1/settings', reader)).status, 403);
       assert.equal((await gw.api('PUT', '/api/v1/settings', vmc, { serialConsole: { enabled: false } })).status, 403);
       assert.equal((await gw.api('PUT', '/api/v1/settings', owner, { serialConsole: {} })).status, 400);
@@ -223,7 +224,7 @@ describe('administration and audit API', { concurrency: false }, () => {
 
       const off = await gw.api('PUT', '/api/v1/settings', owner, { serialConsole: { enabled: false } });
       assert.equal(off.status, 200, off.text);
-      assert.deepEqual(off.body, { serialConsole: { enabled: false } });
+      assert.deepEqual(off.body, { ...defaults, serialConsole: { enabled: false } });
       const refused = await gw.connect('lb-1', vmc).then(
         () => assert.fail('attach should be refused'),
         (err: { status: number; body: string }) => err,

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteTableEntry } from '../src/http/app.js';
-import { startTestGateway, type TestGateway } from './support/harness.js';
+import { ConsoleClient, startTestGateway, type TestGateway } from './support/harness.js';
 
 const ROLES = ['reader', 'console-viewer', 'vm-contributor', 'contributor', 'owner', 'auditor'] as const;
 type Role = (typeof ROLES)[number];
@@ -34,7 +34,7 @@ const GRANTS: Record<Role, ReadonlySet<string>> = {
   'console-viewer': new Set(VIEWER),
   'vm-contributor': new Set(VM_CONTRIBUTOR),
   contributor: new Set(CONTRIBUTOR),
-  owner: new Set([...CONTRIBUTOR, 'session.manage', 'audit.read', 'admin']),
+  owner: new Set([...CONTRIBUTOR, 'console.switch', 'session.manage', 'audit.read', 'admin']),
   auditor: new Set(['device.read', 'audit.read', 'token.self']),
 };
 /** Every permission a route may declare, and where a grant must sit for it to count. */
@@ -46,6 +46,7 @@ const WHERE: Record<string, 'anywhere' | 'device-scope' | 'root-only'> = {
   'device.control': 'device-scope',
   'device.power': 'device-scope',
   'device.manage': 'device-scope',
+  'console.switch': 'device-scope',
   'session.manage': 'root-only',
   'audit.read': 'root-only',
   admin: 'root-only',
@@ -173,7 +174,9 @@ describe('role × endpoint matrix (generated from the route table)', () => {
       // A console route reached without an upgrade (HEAD): as a viewer would ask (mode=write is checked below).
       const path = pathFor(route.url) + (route.websocket ? '?mode=read' : '');
       const hasBody = !['GET', 'HEAD'].includes(route.method);
-      const r = await gw.api(route.method, path, p.token, hasBody ? {} : undefined, hasBody ? { 'content-length': '2' } : {});
+      // The ticket endpoint, like the WebSocket, is asked for read access (write is checked below).
+      const body = route.url.endsWith('/console/connect') ? { mode: 'read' } : {};
+      const r = await gw.api(route.method, path, p.token, hasBody ? body : undefined);
       const code = typeof r.body === 'object' && r.body ? (r.body as { error?: { code?: string } }).error?.code : undefined;
       const expected = expectation(route.permission!, route.target, p);
       seen.set(`${route.method} ${route.url} ${expected}`, r.status);
@@ -227,6 +230,37 @@ describe('role × endpoint matrix (generated from the route table)', () => {
       }
     }
     assert.deepEqual(failures, [], `${failures.length} WebSocket checks failed`);
+  });
+
+  it('console tickets: asked for under the same rules, and the ticket alone opens that console once', async () => {
+    const failures: string[] = [];
+    for (const mode of ['read', 'write'] as const) {
+      const permission = mode === 'write' ? 'console.write' : 'console.read';
+      await pool(principals, 6, async (p) => {
+        const what = `ticket mode=${mode} as ${p.label}`;
+        const expected = expectation(permission, 'device', p);
+        const r = await gw.api('POST', `/api/v1/devices/${DEVICE}/console/connect`, p.token, { mode });
+        try {
+          check(expected, { status: r.status, code: r.body?.error?.code }, what);
+          if (expected !== 'allowed') return;
+          assert.equal(r.status, 200, `${what}: ${r.text}`);
+          const url = new URL(r.body.url as string);
+          assert.equal(url.protocol, 'wss:');
+          const client = await ConsoleClient.open(r.body.url, gw.ca, {});
+          const hello = await client.untilControl('hello');
+          assert.equal(hello.mode, mode, what);
+          client.close();
+          const again = await ConsoleClient.open(r.body.url, gw.ca, {}).then(
+            () => 101,
+            (err: { status: number }) => err.status,
+          );
+          assert.equal(again, 401, `${what}: a second use must be refused`);
+        } catch (err) {
+          failures.push((err as Error).message.split('\n')[0]!);
+        }
+      });
+    }
+    assert.deepEqual(failures, [], `${failures.length} ticket checks failed`);
   });
 
   it('denials are audited (the matrix leaves access.denied rows naming the route)', () => {

@@ -27,6 +27,9 @@ export const AUDIT_EVENTS = {
   'console.takeover': { code: 'TG1003I', severity: 'info', title: 'Console write lease taken over' },
   'console.denied': { code: 'TG1004W', severity: 'warning', title: 'Console access denied' },
   'session.end': { code: 'TG1005I', severity: 'info', title: 'Session ended by an administrator' },
+  'console.ticket': { code: 'TG1006I', severity: 'info', title: 'Console ticket issued' },
+  'console.timeout': { code: 'TG1007I', severity: 'info', title: 'Console session ended by a time limit' },
+  'console.revoked': { code: 'TG1008W', severity: 'warning', title: 'Console access revoked during a session' },
 
   'device.break': { code: 'TG2001I', severity: 'info', title: 'Serial BREAK sent' },
   'device.sysrq': { code: 'TG2002I', severity: 'info', title: 'Magic SysRq sent' },
@@ -54,6 +57,7 @@ export const AUDIT_EVENTS = {
   'auth.logout': { code: 'TG5004I', severity: 'info', title: 'Logout' },
   'auth.token.failed': { code: 'TG5005W', severity: 'warning', title: 'Invalid API token presented' },
   'access.denied': { code: 'TG5006W', severity: 'warning', title: 'Access denied' },
+  'auth.ticket.failed': { code: 'TG5007W', severity: 'warning', title: 'Console ticket refused' },
 
   'token.create': { code: 'TG6001I', severity: 'info', title: 'API token created' },
   'token.revoke': { code: 'TG6002I', severity: 'info', title: 'API token revoked' },

@@ -684,6 +684,31 @@ describe('Broker write lease and takeover', () => {
     ]);
   });
 
+  test('revokeWrite releases the lease, tells the writer, and bars a later takeover', () => {
+    const { broker } = make();
+    const sink = new FakeSink();
+    const a = broker.attach(sink, { mode: 'write', replayBytes: 0 });
+    assert.equal(broker.revokeWrite(a.id), true);
+    assert.equal(broker.leaseHolder, undefined);
+    assert.equal(a.mode, 'read');
+    assert.deepEqual(sink.controls.at(-1), { type: 'lease', holder: null, mode: 'read' });
+    assert.throws(() => a.write(bytes(1)), WriteNotAllowed);
+    assert.throws(() => a.takeover(), WriteNotAllowed);
+    assert.equal(a.ended, false, 'the session keeps viewing');
+    assert.equal(broker.revokeWrite('nope'), false);
+  });
+
+  test('revokeWrite on a viewer changes no lease and sends nothing', () => {
+    const { broker } = make();
+    const w = broker.attach(new FakeSink(), { mode: 'write', replayBytes: 0 });
+    const viewerSink = new FakeSink();
+    const v = broker.attach(viewerSink, { mode: 'read', replayBytes: 0, allowWrite: true });
+    broker.revokeWrite(v.id);
+    assert.equal(broker.leaseHolder, w.id);
+    assert.deepEqual(viewerSink.controls.map((m) => m.type), ['hello']);
+    assert.throws(() => v.takeover(), WriteNotAllowed);
+  });
+
   test('the demoted writer can no longer write', () => {
     const { broker } = make();
     const a = broker.attach(new FakeSink(), { mode: 'write', replayBytes: 0 });

@@ -209,7 +209,7 @@ export class BrokerDisposed extends BrokerError {
 interface SessionState {
   readonly id: string;
   readonly principal: string | undefined;
-  readonly allowWrite: boolean;
+  allowWrite: boolean;
   readonly sink: ViewerSink;
   readonly cursor: RingCursor;
   readonly startedAt: number;
@@ -471,6 +471,24 @@ export class Broker implements Disposable {
     }
     this._control(state, { type: 'lease', holder: state.id, mode: 'write' });
     return {};
+  }
+
+  /**
+   * Takes the right to write away from a session (its user lost write access): it may no longer
+   * take the lease, and if it holds the lease it is released and the session is told
+   * `{type:"lease", holder: null, mode: "read"}`. The session keeps viewing. Returns false if
+   * there is no such session.
+   */
+  revokeWrite(sessionId: string): boolean {
+    const state = this._sessions.get(sessionId);
+    if (!state) return false;
+    state.allowWrite = false;
+    if (this._lease.isHeldBy(sessionId)) {
+      state.mode = 'read';
+      this._lease.release(sessionId);
+      this._control(state, { type: 'lease', holder: null, mode: 'read' });
+    }
+    return true;
   }
 
   /**

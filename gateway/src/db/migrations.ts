@@ -97,4 +97,30 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'web_sessions_and_settings',
+    sql: `
+      -- Browser login sessions: the cookie carries ttgs_<id>_<secret>; only the secret's SHA-256 is kept.
+      CREATE TABLE web_sessions (
+        id           TEXT    PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users (id),
+        secret_hash  TEXT    NOT NULL,
+        created_at   TEXT    NOT NULL,
+        last_seen_at TEXT    NOT NULL,
+        expires_at   TEXT    NOT NULL,
+        ended_at     TEXT,
+        source       TEXT
+      );
+      CREATE INDEX web_sessions_user ON web_sessions (user_id);
+
+      -- Runtime settings changed over the API; they override the config file's values.
+      CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+    `,
+  },
 ];

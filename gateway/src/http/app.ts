@@ -1,6 +1,7 @@
 // buildApp(deps): the Fastify instance with every plugin and route — no listen() (tests inject).
 
 import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import type { AppDeps } from './app-deps.js';
 import { installErrorHandler } from './error-handler.js';
@@ -8,6 +9,7 @@ import { accessPlugin } from './plugins/access.js';
 import type { Permission } from './permissions.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
+import { authRoutes } from './routes/auth.js';
 import { consoleRoutes } from './routes/console-ws.js';
 import { controlRoutes } from './routes/controls.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -59,9 +61,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       perMessageDeflate: false,
     },
   });
+  await app.register(cookie);
   await app.register(accessPlugin, deps);
   await app.register(async (scoped) => {
     await healthRoutes(scoped, deps);
+    await authRoutes(scoped, deps);
     await deviceRoutes(scoped, deps);
     await controlRoutes(scoped, deps);
     await diagnosticsRoutes(scoped, deps);

@@ -13,6 +13,7 @@ export const PERMISSIONS = [
   'device.control', // BREAK, SysRq, NMI
   'device.power', // restart, reset, off, on
   'device.manage', // create, update, delete devices
+  'console.switch', // turn a device's console on or off (owner)
   'session.manage', // end other people's sessions
   'audit.read',
   'admin', // users, role assignments, settings
@@ -58,6 +59,13 @@ export function isAllowed(assignments: readonly RoleAssignment[], permission: Pe
     return scopeCovers(a.scope, target);
   });
 }
+
+/** The permissions a principal holds on one device (for the UI: what to offer, what to disable). */
+export function permissionsOn(assignments: readonly RoleAssignment[], device: { id: string; group?: string | undefined }): Permission[] {
+  const target: Target = { kind: 'device', id: device.id, group: device.group };
+  return DEVICE_PERMISSIONS.filter((p) => isAllowed(assignments, p, target));
+}
+const DEVICE_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((p) => !GLOBAL_ONLY.has(p));
 
 /** True if the principal may see at least one device, or a scope below `/`: for list filtering. */
 export function canSeeDevice(assignments: readonly RoleAssignment[], device: { id: string; group?: string | undefined }): boolean {

@@ -321,6 +321,15 @@ export class IdentityStore {
     return { user, tokenId: id, token: toTokenInfo(row) };
   }
 
+  /** True while the token exists, is neither revoked nor expired, and its user is enabled. */
+  isTokenLive(tokenId: string): boolean {
+    const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(tokenId) as TokenRow | undefined;
+    if (!row || row.revoked_at !== null) return false;
+    if (row.expires_at !== null && Date.parse(row.expires_at) <= this.now().getTime()) return false;
+    const user = this.getUser(row.user_id);
+    return user !== undefined && !user.disabled;
+  }
+
   /** The user's tokens, newest first, without secrets; revoked ones only if asked for. */
   listTokens(userId: number, opts: { readonly includeRevoked?: boolean } = {}): TokenInfo[] {
     const sql = opts.includeRevoked

@@ -60,11 +60,14 @@ export interface HelloMessage {
   readonly mode: SessionMode;
   readonly offset: number;
 }
-/** Sent on takeover to the old writer (`mode: "read"`) and to the new one (`mode: "write"`). */
+/**
+ * Sent on takeover to the old writer (`mode: "read"`) and to the new one (`mode: "write"`), and
+ * to a writer whose write access was revoked (`holder: null`, `mode: "read"`).
+ */
 export interface LeaseMessage {
   readonly type: 'lease';
-  /** Session id now holding the write lease. */
-  readonly holder: string;
+  /** Session id now holding the write lease; null when nobody does. */
+  readonly holder: string | null;
   /** The recipient's mode after the change. */
   readonly mode: SessionMode;
 }
@@ -82,7 +85,21 @@ export interface ErrorMessage {
 export interface PongMessage {
   readonly type: 'pong';
 }
-export type ServerControlMessage = HelloMessage | LeaseMessage | DeviceMessage | ErrorMessage | PongMessage;
+/** Codes of `{type:"notice"}`: something the user should know that is not an error. */
+export const NoticeCode = {
+  /** The session will be closed for inactivity in `secondsLeft` seconds unless the user types. */
+  IdleTimeoutSoon: 'IdleTimeoutSoon',
+  /** The user's access changed during the session (e.g. write access revoked: now viewing only). */
+  AccessChanged: 'AccessChanged',
+} as const;
+export type NoticeCode = (typeof NoticeCode)[keyof typeof NoticeCode];
+export interface NoticeMessage {
+  readonly type: 'notice';
+  readonly code: NoticeCode | (string & {});
+  readonly message: string;
+  readonly secondsLeft?: number;
+}
+export type ServerControlMessage = HelloMessage | LeaseMessage | DeviceMessage | ErrorMessage | PongMessage | NoticeMessage;
 export type ServerControlType = ServerControlMessage['type'];
 
 // ---- client -> server -----------------------------------------------------------------------
@@ -108,7 +125,7 @@ export type ClientControlMessage = BreakMessage | SysrqMessage | TakeoverMessage
 export type ClientControlType = ClientControlMessage['type'];
 
 export const CLIENT_CONTROL_TYPES = ['break', 'sysrq', 'takeover', 'ping'] as const satisfies readonly ClientControlType[];
-export const SERVER_CONTROL_TYPES = ['hello', 'lease', 'device', 'error', 'pong'] as const satisfies readonly ServerControlType[];
+export const SERVER_CONTROL_TYPES = ['hello', 'lease', 'device', 'error', 'pong', 'notice'] as const satisfies readonly ServerControlType[];
 
 // ---- JSON schemas (draft 2020-12 / OpenAPI 3.1 compatible) ----------------------------------
 
@@ -172,7 +189,7 @@ export const serverControlSchemas = {
     type: 'object',
     properties: {
       type: { const: 'lease' },
-      holder: { type: 'string', minLength: 1 },
+      holder: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'null' }] },
       mode: { enum: SESSION_MODES },
     },
     required: ['type', 'holder', 'mode'],
@@ -203,6 +220,18 @@ export const serverControlSchemas = {
     required: ['type'],
     additionalProperties: false,
   },
+  notice: {
+    $id: 'ttygate:control/server/notice',
+    type: 'object',
+    properties: {
+      type: { const: 'notice' },
+      code: { type: 'string', minLength: 1 },
+      message: { type: 'string' },
+      secondsLeft: { type: 'integer', minimum: 0 },
+    },
+    required: ['type', 'code', 'message'],
+    additionalProperties: false,
+  },
 } as const;
 
 /** JSON schema of any server control message. */
@@ -214,6 +243,7 @@ export const serverControlSchema = {
     serverControlSchemas.device,
     serverControlSchemas.error,
     serverControlSchemas.pong,
+    serverControlSchemas.notice,
   ],
 } as const;
 
@@ -227,6 +257,8 @@ export type ControlParseResult<M> =
 interface FieldSpec {
   readonly check: (value: unknown) => boolean;
   readonly expected: string;
+  /** The field may be absent. */
+  readonly optional?: true;
 }
 
 const nonEmptyString: FieldSpec = { check: (v) => typeof v === 'string' && v.length > 0, expected: 'a non-empty string' };
@@ -253,10 +285,11 @@ const CLIENT_FIELDS: { readonly [K in ClientControlType]: Readonly<Record<string
 
 const SERVER_FIELDS: { readonly [K in ServerControlType]: Readonly<Record<string, FieldSpec>> } = {
   hello: { sessionId: nonEmptyString, mode: oneOf(SESSION_MODES), offset: offsetField },
-  lease: { holder: nonEmptyString, mode: oneOf(SESSION_MODES) },
+  lease: { holder: { check: (v) => v === null || nonEmptyString.check(v), expected: 'a non-empty string or null' }, mode: oneOf(SESSION_MODES) },
   device: { state: oneOf(DEVICE_STATES) },
   error: { code: nonEmptyString, message: anyString },
   pong: {},
+  notice: { code: nonEmptyString, message: anyString, secondsLeft: { ...offsetField, optional: true } },
 };
 
 /** Quotes client-supplied text for an error message, cut short so it cannot bloat the reply. */
@@ -300,7 +333,10 @@ function parseWith<M>(
   const fields = specs[type] ?? {};
   const msg: Record<string, unknown> = { type };
   for (const [name, spec] of Object.entries(fields)) {
-    if (!hasOwn(obj, name)) return fail('InvalidControl', `${type}: missing field "${name}"`);
+    if (!hasOwn(obj, name)) {
+      if (spec.optional) continue;
+      return fail('InvalidControl', `${type}: missing field "${name}"`);
+    }
     const v = obj[name];
     if (!spec.check(v)) return fail('InvalidControl', `${type}: "${name}" must be ${spec.expected}`);
     msg[name] = v;

@@ -20,8 +20,14 @@ export const CloseCode = {
   /** Ended by policy: an administrator ended the session, or the device was removed. */
   PolicyViolation: 1008,
   InternalError: 1011,
+  /** The principal lost access (role revoked, user disabled, token revoked, logged out); mirrors HTTP 403. */
+  AccessRevoked: 4003,
   /** The viewer could not keep up and was dropped; mirrors HTTP 408's "too slow". */
   SlowConsumer: 4008,
+  /** No input from the user for the idle timeout (a warning came 60 s before). */
+  IdleTimeout: 4010,
+  /** The session reached the maximum session length. */
+  MaxSessionLength: 4011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -23,11 +23,11 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Starts a gateway with `yaml` as its config (dataDir, port and listen host are filled in). */
-export async function startTestGateway(yaml = 'devices: []', opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestGateway> {
+export async function startTestGateway(yaml = 'devices: []', opts: { dataDir?: string; keepData?: boolean; clock?: () => number } = {}): Promise<TestGateway> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tg-gw-'));
   const config = { ...parseConfig(yaml, 'test-config.yaml', dataDir), dataDir };
   config.listen = { host: '127.0.0.1', port: 0 };
-  const gw = await startGateway({ config, log: () => undefined });
+  const gw = await startGateway({ config, log: () => undefined, ...(opts.clock ? { clock: opts.clock } : {}) });
   const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
   const { request } = await import('node:https');
   const closeGateway = gw.close.bind(gw);

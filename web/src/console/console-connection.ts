@@ -36,7 +36,10 @@ export interface ConnectionListener {
   data(bytes: Uint8Array, history: boolean): void;
   link(state: LinkState, detail: string): void;
   hello(sessionId: string, mode: SessionMode): void;
-  lease(holder: string, mode: SessionMode): void;
+  /** `holder` null: nobody holds the lease (e.g. this session's write access was revoked). */
+  lease(holder: string | null, mode: SessionMode): void;
+  /** Something to know that is not an error (e.g. an idle session is about to be closed). */
+  notice(code: string, message: string, secondsLeft: number | undefined): void;
   device(state: string): void;
   error(code: string, message: string): void;
   /** The gap could not be replayed and was filled from the capture (or not at all). */
@@ -240,8 +243,10 @@ export class ConsoleConnection {
       case 'pong':
         clearTimeout(this.pongDeadline);
         return;
+      case 'notice':
+        return this.on.notice(msg.code, msg.message, msg.secondsLeft);
       default: {
-        // Newer gateways add messages (e.g. notices); show their text when they carry one.
+        // A newer gateway's message type: show its text when it carries one.
         const m = msg as { type: string; code?: string; message?: string };
         if (m.message) this.on.error(m.code ?? m.type, m.message);
       }

@@ -172,12 +172,17 @@ export async function consolePage(main: HTMLElement, id: string): Promise<Page> 
         void refreshDevice();
         drawLease();
       },
-      lease: (_holder, m) => {
+      notice: (code, message, secondsLeft) => {
+        notice.textContent = code === 'IdleTimeoutSoon' ? `${message}${secondsLeft !== undefined ? ` (${secondsLeft} s left)` : ''} Type anything to stay connected.` : message;
+        if (code === 'AccessChanged') void refreshDevice();
+      },
+      lease: (holder, m) => {
         const was = mode;
         mode = m;
         termHost.dataset['mode'] = m;
         void refreshDevice().then(() => {
-          if (was === 'write' && m === 'read') notice.textContent = `${holderName() ?? 'Another user'} took over the console. You are now viewing (read-only); what you type is not sent.${canWrite ? ' Choose Take over to write again.' : ''}`;
+          if (was === 'write' && m === 'read' && holder === null) notice.textContent = 'You can no longer write to this console (your access changed). You are viewing (read-only).';
+          else if (was === 'write' && m === 'read') notice.textContent = `${holderName() ?? 'Another user'} took over the console. You are now viewing (read-only); what you type is not sent.${canWrite ? ' Choose Take over to write again.' : ''}`;
           if (was === 'read' && m === 'write') notice.textContent = 'You hold the console now: you write.';
         });
         drawLease();

@@ -13,6 +13,7 @@ import { isRole, parseScope, type RoleAssignment } from '../../identity/roles.js
 import { CloseCode } from '../../protocol/frames.js';
 import type { AppDeps, IdentityAdmin } from '../app-deps.js';
 import { actorOf } from '../plugins/access.js';
+import { settingsPatchSchema, type SettingsPatch } from '../../settings/runtime-settings.js';
 
 /** 18 random bytes as base64url: 24 characters, 144 bits (as `ttygate users add`). */
 const GENERATED_PASSWORD_BYTES = 18;
@@ -110,7 +111,7 @@ function assignmentToDelete(request: FastifyRequest): { user: string; role: stri
 }
 
 export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  const { identity, auditLog, config, devices } = deps;
+  const { identity, auditLog, settings, devices } = deps;
 
   /** An audit row for a change made by the caller; appended inside the change's transaction. */
   const row = (request: FastifyRequest, action: AuditInput['action'], target: string, details: Record<string, unknown>): AuditInput => ({
@@ -202,6 +203,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
       const after = identity.getUser(before.id)!;
       if (changed && after.disabled && !before.disabled) endSessionsOf(request, after.name);
+      if (changed) {
+        // A new password or a disable ends the user's login sessions; live consoles re-check.
+        deps.webSessions.endAllOf(after.id);
+        deps.accessChanges.fire({ userId: after.id });
+      }
       return userView(identity, after);
     }),
   );
@@ -253,42 +259,34 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     guarded(async (request, reply) => {
       const body = assignmentToDelete(request);
       checkRoleAndScope(body.role, body.scope);
-      identity.transaction(() => {
+      const removedFrom = identity.transaction(() => {
         const user = mustFindUser(identity, body.user);
         if (body.role === 'owner' && body.scope === '/') assertNotLastOwner(identity, user, 'removing their owner role on "/"');
         const removed = identity.revokeRole(user.id, body.role, body.scope, {
           audit: (a) => auditLog.append(row(request, 'role.revoke', user.name, { userId: user.id, role: a.role, scope: a.scope })),
         });
         if (!removed) throw new GatewayError('AssignmentNotFound', 404, `"${user.name}" has no ${body.role} role on "${body.scope}"`);
+        return user;
       });
+      // Live console sessions of the user lose what the role gave them, now.
+      deps.accessChanges.fire({ userId: removedFrom.id });
       return reply.status(204).send();
     }),
   );
 
   // ---- settings ------------------------------------------------------------------------------
 
-  const settingsView = () => ({ serialConsole: { enabled: config.serialConsole.enabled } });
-
-  app.get('/api/v1/settings', { config: ADMIN }, async () => settingsView());
+  app.get('/api/v1/settings', { config: ADMIN }, async () => settings.current);
 
   app.put(
     '/api/v1/settings',
-    {
-      config: ADMIN,
-      schema: {
-        body: strictObject({ serialConsole: strictObject({ enabled: { type: 'boolean' } }, ['enabled']) }, ['serialConsole']),
-      },
-    },
+    { config: ADMIN, schema: { body: settingsPatchSchema } },
     guarded(async (request) => {
-      const wanted = (request.body as { serialConsole: { enabled: boolean } }).serialConsole.enabled;
-      const old = config.serialConsole.enabled;
-      if (wanted !== old) {
-        // Audited first: if the row cannot be written the switch does not move (fail closed).
-        auditLog.append(row(request, 'settings.update', 'serialConsole.enabled', { setting: 'serialConsole.enabled', old, new: wanted }));
-        // The console route reads this object on every attach.
-        config.serialConsole.enabled = wanted;
-      }
-      return settingsView();
+      // Each changed leaf gets its own row, written in the change's transaction (fail closed).
+      settings.change(request.body as SettingsPatch, actorOf(request), (changes) => {
+        for (const c of changes) auditLog.append(row(request, 'settings.update', c.key, { setting: c.key, old: c.old, new: c.new }));
+      });
+      return settings.current;
     }),
   );
 }

@@ -6,6 +6,7 @@ import { NotSupportedError, POWER_ACTIONS, type DeviceControls, type PowerAction
 import { GW_ERR, GatewayError } from '../../errors.js';
 import type { AppDeps, AuditWriter } from '../app-deps.js';
 import { actorOf, deviceIdParam } from '../plugins/access.js';
+import { reasonSchema as reason } from '../justification.js';
 import type { DeviceManager } from '../../runtime/device-manager.js';
 
 /**
@@ -37,24 +38,31 @@ export async function controlRoutes(app: FastifyInstance, deps: AppDeps): Promis
   const ctx = (request: FastifyRequest) => ({ actor: actorOf(request), source: request.ip, deviceId: deviceIdParam(request) });
   const device = { permission: 'device.control', target: 'device' } as const;
 
-  app.post('/api/v1/devices/:id/break', { config: device }, async (request) => {
-    await runControl(deps, ctx(request), 'device.break', {}, (c) => c.sendBreak());
+  /** Every control may carry a justification; power actions must when the setting says so. */
+  const optionalBody = { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false, properties: { reason } }] } as const;
+  const justification = (request: FastifyRequest) => {
+    const r = (request.body as { reason?: string } | null | undefined)?.reason;
+    return r === undefined ? {} : { justification: r };
+  };
+
+  app.post('/api/v1/devices/:id/break', { config: device, schema: { body: optionalBody } }, async (request) => {
+    await runControl(deps, ctx(request), 'device.break', justification(request), (c) => c.sendBreak());
     return { ok: true };
   });
 
   app.post(
     '/api/v1/devices/:id/sysrq',
-    { config: device, schema: { body: { type: 'object', required: ['keys'], additionalProperties: false, properties: { keys: { type: 'string' } } } } },
+    { config: device, schema: { body: { type: 'object', required: ['keys'], additionalProperties: false, properties: { keys: { type: 'string' }, reason } } } },
     async (request) => {
       const keys = (request.body as { keys: string }).keys.toLowerCase();
       if (!isValidSysrqKeys(keys)) throw GW_ERR.badRequest('keys: one to 32 SysRq keys from 0-9 and a-z, e.g. "h" or "reisub"');
-      await runControl(deps, ctx(request), 'device.sysrq', { keys }, (c) => c.sysrq(keys));
+      await runControl(deps, ctx(request), 'device.sysrq', { keys, ...justification(request) }, (c) => c.sysrq(keys));
       return { ok: true, keys };
     },
   );
 
-  app.post('/api/v1/devices/:id/nmi', { config: device }, async (request) => {
-    await runControl(deps, ctx(request), 'device.nmi', {}, (c) => c.nmi());
+  app.post('/api/v1/devices/:id/nmi', { config: device, schema: { body: optionalBody } }, async (request) => {
+    await runControl(deps, ctx(request), 'device.nmi', justification(request), (c) => c.nmi());
     return { ok: true };
   });
 
@@ -62,11 +70,15 @@ export async function controlRoutes(app: FastifyInstance, deps: AppDeps): Promis
     '/api/v1/devices/:id/power',
     {
       config: { permission: 'device.power', target: 'device' },
-      schema: { body: { type: 'object', required: ['action'], additionalProperties: false, properties: { action: { enum: [...POWER_ACTIONS] } } } },
+      schema: { body: { type: 'object', required: ['action'], additionalProperties: false, properties: { action: { enum: [...POWER_ACTIONS] }, reason } } },
     },
     async (request) => {
-      const action = (request.body as { action: PowerAction }).action;
-      await runControl(deps, ctx(request), `device.power.${action}`, { action }, (c) => c.power(action));
+      const { action, reason: given } = request.body as { action: PowerAction; reason?: string };
+      if (deps.settings.current.requireJustification && !given?.trim()) {
+        deps.audit.append({ actor: actorOf(request), source: request.ip, action: `device.power.${action}`, target: deviceIdParam(request), outcome: 'denied', reason: 'no justification given', details: { action } });
+        throw GW_ERR.justificationRequired(`power ${action}`);
+      }
+      await runControl(deps, ctx(request), `device.power.${action}`, { action, ...justification(request) }, (c) => c.power(action));
       return { ok: true, action };
     },
   );

@@ -4,7 +4,7 @@ import type { DeviceRuntime } from '../../runtime/device-runtime.js';
 import type { DeviceSource } from '../../runtime/device-manager.js';
 
 /** Fields of a spec that may hold secrets or host paths a reader need not see are left out. */
-export function deviceView(r: DeviceRuntime, source: DeviceSource | undefined) {
+export function deviceView(r: DeviceRuntime, source: DeviceSource | undefined, access?: readonly string[]) {
   const s = r.spec;
   return {
     id: s.id,
@@ -20,5 +20,7 @@ export function deviceView(r: DeviceRuntime, source: DeviceSource | undefined) {
     capture: { startOffset: r.capture.startOffset, endOffset: r.capture.endOffset },
     sessions: r.broker.sessions().map((x) => ({ id: x.id, mode: x.mode, principal: x.principal ?? null })),
     leaseHolder: r.broker.leaseHolder ?? null,
+    /** The caller's permissions on this device (present when the view is made for a caller). */
+    ...(access !== undefined && { access }),
   };
 }

@@ -5,7 +5,7 @@ import { describeSchemaError, validateDevice } from '../../config.js';
 import type { DeviceSpec } from '../../devices/device-spec.js';
 import { GW_ERR } from '../../errors.js';
 import type { AppDeps } from '../app-deps.js';
-import { canSeeDevice } from '../permissions.js';
+import { canSeeDevice, isAllowed, permissionsOn } from '../permissions.js';
 import { actorOf, deviceIdParam } from '../plugins/access.js';
 import { deviceView } from './device-view.js';
 
@@ -20,12 +20,13 @@ export async function deviceRoutes(app: FastifyInstance, deps: AppDeps): Promise
   app.get('/api/v1/devices', { config: { permission: 'device.read', target: 'filtered' } }, async (request) => {
     // Listing needs no global grant: each device is shown if the caller may read it.
     const a = request.principal!.assignments;
-    return { devices: devices.all().filter((r) => canSeeDevice(a, r.spec)).map((r) => deviceView(r, devices.sourceOf(r.spec.id))) };
+    return { devices: devices.all().filter((r) => canSeeDevice(a, r.spec)).map((r) => deviceView(r, devices.sourceOf(r.spec.id), permissionsOn(a, r.spec))) };
   });
 
   app.get('/api/v1/devices/:id', { config: { permission: 'device.read', target: 'device' } }, async (request) => {
     const id = deviceIdParam(request);
-    return deviceView(devices.get(id)!, devices.sourceOf(id));
+    const r = devices.get(id)!;
+    return deviceView(r, devices.sourceOf(id), permissionsOn(request.principal!.assignments, r.spec));
   });
 
   app.post('/api/v1/devices', { config: { permission: 'device.manage', target: 'global' } }, async (request, reply) => {
@@ -44,7 +45,14 @@ export async function deviceRoutes(app: FastifyInstance, deps: AppDeps): Promise
     if (patch.kind !== undefined && patch.kind !== current.kind) throw GW_ERR.badRequest('a device kind cannot change; delete and create instead');
     const spec = validSpec({ ...current, ...patch });
     if (devices.sourceOf(id) === 'config') throw GW_ERR.configDevice(id);
-    audit.append({ actor: actorOf(request), source: request.ip, action: 'device.update', target: id, outcome: 'ok', details: { fields: Object.keys(patch) } });
+    // The console switch is an owner's decision, like Azure's; other fields are a contributor's.
+    const switchOld = current.console?.enabled ?? true;
+    const switchNew = spec.console?.enabled ?? true;
+    if (switchOld !== switchNew && !isAllowed(request.principal!.assignments, 'console.switch', { kind: 'device', id, group: current.group })) {
+      audit.append({ actor: actorOf(request), source: request.ip, action: 'access.denied', target: id, outcome: 'denied', reason: 'lacks console.switch', details: { setting: 'console.enabled', new: switchNew } });
+      throw GW_ERR.forbidden(`only an owner may turn the console of "${id}" on or off (needs console.switch)`);
+    }
+    audit.append({ actor: actorOf(request), source: request.ip, action: 'device.update', target: id, outcome: 'ok', details: { fields: Object.keys(patch), ...(switchOld !== switchNew && { setting: 'console.enabled', old: switchOld, new: switchNew }) } });
     await devices.update(id, spec);
     return deviceView(devices.get(id) ?? devices.get(`${id}/0`)!, 'api');
   });

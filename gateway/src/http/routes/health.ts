@@ -1,4 +1,4 @@
-// Liveness, Prometheus metrics, and "who am I".
+// Liveness and Prometheus metrics.
 
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
@@ -9,10 +9,5 @@ export async function healthRoutes(app: FastifyInstance, deps: AppDeps): Promise
   // Metrics name devices, so they need a token like the rest (a scraper gets a reader token).
   app.get('/metrics', { config: { permission: 'device.read', target: 'global' } }, async (_request, reply) => {
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-
-  app.get('/api/v1/auth/me', { config: { permission: 'token.self', target: 'global' } }, async (request) => {
-    const p = request.principal!;
-    return { name: p.name, tokenId: p.tokenId ?? null, roles: p.assignments };
   });
 }

@@ -41,6 +41,8 @@ export async function tokenRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     deps.identity.revokeToken(request.principal!.userId, tokenId, {
       audit: () => deps.auditLog.append({ actor: actorOf(request), source: request.ip, action: 'token.revoke', target: tokenId, outcome: 'ok' } as AuditInput),
     });
+    // Console sessions opened with the token end with it.
+    deps.accessChanges.fire({ userId: request.principal!.userId });
     return reply.status(204).send();
   });
 }
