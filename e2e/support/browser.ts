@@ -88,6 +88,14 @@ export async function guestLogin(page: Page, user: string, password: string): Pr
   await waitForTerminal(page, /\$ */, { from: mark });
 }
 
+/** A shell prompt on the guest: logs in if the console is at `login:` (another test may have left it logged in). */
+export async function ensureShell(page: Page, user: string, password: string): Promise<void> {
+  const mark = (await terminalText(page)).length;
+  await typeLine(page, '');
+  await waitForTerminal(page, /(login: *|\$ *)$/m, { from: mark, timeoutMs: 60_000 });
+  if (/login: *$/m.test((await terminalText(page)).slice(mark))) await guestLogin(page, user, password);
+}
+
 export interface AxeSummary {
   page: string;
   violations: { id: string; impact: string | null | undefined; nodes: number; help: string }[];

@@ -14,7 +14,7 @@ export interface E2eGateway {
   ownerToken: string;
   ownerPassword: string;
   /** HTTPS JSON call with a bearer token (the self-signed certificate is accepted here). */
-  api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
+  api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any; text: string; headers: Record<string, string | string[] | undefined> }>;
   /** Creates a user with a password and one role on `scope`, through the API as the owner. */
   addUser(name: string, role: string, scope: string): Promise<{ name: string; password: string }>;
   close(): Promise<void>;
@@ -31,7 +31,7 @@ export async function startE2eGateway(yaml: string): Promise<E2eGateway> {
   const ownerToken = gw.identity.createToken(admin.id, 'e2e').secret;
 
   const api = (method: string, path: string, token: string, body?: unknown) =>
-    new Promise<{ status: number; body: any; text: string }>((resolve, reject) => {
+    new Promise<{ status: number; body: any; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = request(
         `${gw.url}${path}`,
@@ -51,7 +51,7 @@ export async function startE2eGateway(yaml: string): Promise<E2eGateway> {
             } catch {
               // Not JSON (serial log text): keep the text.
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed, text });
+            resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers });
           });
         },
       );

@@ -17,6 +17,7 @@ import { startE2eGateway, type E2eGateway } from '../support/gateway.js';
 import {
   axeResults,
   checkAccessibility,
+  ensureShell,
   finalScreenshot,
   guestLogin,
   launchBrowser,
@@ -42,12 +43,26 @@ let g: E2eGateway;
 let browser: BrowserHandle;
 const users: Record<string, { name: string; password: string }> = {};
 
-/** Waits until the guest on `id` has printed a login prompt since the gateway started. */
+/**
+ * Waits until the guest on `id` has printed a login prompt since the gateway started. Under TCG on a
+ * loaded machine the guest kernel's boot-time timer check can fail ("IO-APIC + timer doesn't
+ * work!", a panic before userspace: the image's command line lacks `no_timer_check`); that is the
+ * environment, not the web console, so the guest is reset once through the API and waited for again.
+ */
 async function waitForBoot(id: string): Promise<void> {
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 120_000;
+  let resets = 0;
+  let since = 0;
   for (;;) {
-    const r = await g.api('GET', `/api/v1/devices/${id}/boot-diagnostics/serial-log?tail=4096`, g.ownerToken);
+    const r = await g.api('GET', `/api/v1/devices/${id}/boot-diagnostics/serial-log?since=${since}`, g.ownerToken);
     if (r.status === 200 && /login: *$/m.test(r.text)) return;
+    if (r.status === 200 && /Kernel panic - not syncing: IO-APIC \+ timer/.test(r.text) && resets++ < 2) {
+      console.log(`e2e: ${id} panicked in the kernel's boot timer check (TCG under load); resetting it`);
+      since = Number(r.headers['x-log-end-offset']);
+      const reset = await g.api('POST', `/api/v1/devices/${id}/power`, g.ownerToken, { action: 'reset' });
+      assert.equal(reset.status, 200, reset.text);
+      continue;
+    }
     if (Date.now() > deadline) throw new Error(`${id} did not boot to login: ${r.status} ${r.text.slice(-300)}`);
     await new Promise((res) => setTimeout(res, 250));
   }
@@ -145,6 +160,10 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
 
       await page.getByRole('link', { name: 'Open the console of vm-a' }).click();
       await page.locator('#status-link', { hasText: 'Connected' }).waitFor({ timeout: 20_000 });
+      // No secret in the page or its URL: the session cookie is HttpOnly, the socket used a one-time ticket.
+      assert.equal(await page.evaluate(() => document.cookie), '');
+      assert.doesNotMatch(page.url(), /ticket|token|password/i);
+      assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline script');
       await page.locator('#status-lease', { hasText: 'You write' }).waitFor();
       await guestLogin(page, guest.user, guest.password);
 
@@ -205,6 +224,17 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       assert.equal(await page.getByRole('link', { name: 'Administration' }).count(), 0);
       await page.getByRole('link', { name: 'Audit' }).click();
       await page.locator('#audit-verify', { hasText: /Chain verified: all \d+ rows are intact/ }).waitFor();
+      // Her sign-in, and the wrong password before it (an anonymous attempt naming her).
+      await page.getByLabel('Actor').fill('alice');
+      await page.getByLabel('Action').fill('auth.login');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#audit-rows tr[data-action="auth.login"][data-outcome="ok"]').first().waitFor();
+      await page.getByLabel('Actor').fill('');
+      await page.getByLabel('Action').fill('auth.login.failed');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#audit-rows tr[data-action="auth.login.failed"][data-outcome="denied"]', { hasText: 'alice' }).first().waitFor();
+      // Everything she did on vm-a.
+      await page.getByLabel('Action').fill('');
       await page.getByLabel('Actor').fill('alice');
       await page.getByLabel('Device').fill('vm-a');
       await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -316,12 +346,13 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
     }
   });
 
-  it('6. the link drops and the terminal reconnects without losing bytes produced in between', async () => {
+  it('6. the link drops and the terminal reconnects without losing bytes produced in between; pastes are guarded and paced', async () => {
     const { page, context, problems } = await newUserContext(browser.browser, g.url);
     try {
       await signIn(page, users['bob']!);
       await openConsole(page, 'vm-b');
       await page.locator('#status-lease', { hasText: 'You write' }).waitFor();
+      await ensureShell(page, guest.user, guest.password);
       const runtime = g.gw.devices.get('vm-b')!;
       // Note the end of the device's output at each new session of bob's (the reattach).
       const reattachedAt: number[] = [];
@@ -355,6 +386,27 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       } finally {
         sub.dispose();
       }
+
+      // Paste guard: a multi-line paste asks first; a long one is paced, not truncated. `cat`
+      // takes it (no shell prompt in between), then the guest counts what arrived.
+      const lines = Array.from({ length: 50 }, (_, i) => `line-${String(i + 1).padStart(2, '0')} ${'y'.repeat(50)}`);
+      const pasted = `${lines.join('\n')}\n`;
+      await typeLine(page, 'cat > /tmp/paste.txt');
+      await page.evaluate((text) => {
+        const dt = new DataTransfer();
+        dt.setData('text/plain', text);
+        document.querySelector('#terminal textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      }, pasted);
+      const ask = page.getByRole('dialog', { name: 'Paste 50 lines?' });
+      await ask.waitFor();
+      await ask.getByRole('button', { name: 'Paste' }).click();
+      await page.locator('#action-outcome', { hasText: `Pasted ${pasted.length} bytes` }).waitFor({ timeout: 20_000 });
+      await page.locator('#terminal textarea').focus();
+      await page.keyboard.press('Control+d');
+      const before = (await terminalText(page)).length;
+      await typeLine(page, 'wc -c < /tmp/paste.txt');
+      await waitForTerminal(page, new RegExp(`^\\s*${pasted.length}\\s*$`, 'm'), { from: before, timeoutMs: 20_000 });
+
       assert.deepEqual(problems, []);
       await finalScreenshot(page, 'test6-reconnect');
     } finally {
