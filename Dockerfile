@@ -27,6 +27,7 @@ COPY --from=build /src/gateway/package.json gateway/
 COPY --from=build /src/gateway/bin gateway/bin
 COPY --from=build /src/gateway/dist gateway/dist
 COPY --from=build /src/web/package.json web/
+COPY --from=build /src/web/dist web/dist
 COPY --from=build /src/e2e/package.json e2e/
 RUN npm ci --omit=dev --no-audit --no-fund \
  && apt-get purge -y python3 make g++ && apt-get autoremove -y

@@ -7,7 +7,7 @@ help:
 	@echo "make setup   apt packages, npm ci, build, guest image (idempotent)"
 	@echo "make build   type-check and compile every workspace"
 	@echo "make image   (re)build the Linux guest image (cached by content hash)"
-	@echo "make e2e     browser end-to-end tests (arrive with the web console)"
+	@echo "make e2e     browser end-to-end tests only (Playwright in Debian's Chromium, real QEMU guests)"
 	@echo "make bench   console benchmarks against the direct-pty baseline (bench/README.md)"
 	@echo "make clean   remove build output"
 
@@ -34,7 +34,7 @@ run-emulator: setup
 	node emulator/bin/ttygate-emu.js run --image linux --name demo-linux --attach
 
 e2e: setup
-	@echo "e2e: the Playwright suite arrives with the web console (issue 5); nothing to run yet" >&2
+	@cd e2e && node ../scripts/run-tests.mjs tests
 
 bench: setup
 	node --import tsx bench/run.ts

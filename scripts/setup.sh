@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils openssl socat genisoimage ovmf)
+# chromium: the browser the end-to-end tests drive (playwright-core; no browser download).
+APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils openssl socat genisoimage ovmf chromium)
 
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
@@ -26,7 +27,7 @@ if ((${#missing[@]} > 0)) || ((lists_empty)); then
   log "apt-get update"
   apt-get update -qq
   if ((${#missing[@]} > 0)); then
-    log "installing ${missing[*]} (about 35 s)"
+    log "installing ${missing[*]} (about 35 s; chromium alone about 15 s)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
