@@ -125,7 +125,9 @@ async function serve(args: string[]): Promise<number> {
   out(`ttygate: TLS certificate SHA-256 fingerprint ${gw.fingerprint256}`);
   if (gw.adminPassword) {
     const first = await gw.identity.findUserByName('admin');
-    const token = gw.identity.createToken(first!.id, 'first-start');
+    const token = gw.identity.createToken(first!.id, 'first-start', {
+      audit: (t) => gw.audit.append({ actor: 'system', action: 'token.create', target: t.id, outcome: 'ok', details: { name: 'first-start', user: 'admin' } }),
+    });
     out('ttygate: first start: created the owner "admin"; these are shown once:');
     out(`  admin password: ${gw.adminPassword}`);
     out(`  admin API token: ${token.secret}`);
