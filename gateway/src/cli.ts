@@ -7,7 +7,7 @@ import { attachTerminal, Emitter } from '@ttygate/emulator';
 import { ApiClient, ApiError, checkPin, tlsOptions, type ApiClientOptions } from './client/api-client.js';
 import { auditExport } from './audit/audit-export.js';
 import { ConfigError } from './config.js';
-import { auditVerify, formatVerifyResult, tokensCreate, usersAdd } from './identity/admin-cli.js';
+import { auditVerify, formatVerifyResult, tokensCreate, usersAdd, usersGrant, usersList, usersPasswd, usersSetDisabled } from './identity/admin-cli.js';
 import { startGateway } from './main.js';
 import { parseServerControl } from './protocol/control.js';
 
@@ -17,6 +17,8 @@ Gateway:
   ttygate serve [--config FILE] [--data DIR]        run the gateway (no config: the embedded demo)
 Administration, straight on the data directory (default ./data; safe while the gateway serves):
   ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]
+  ttygate users list | disable NAME | enable NAME | passwd NAME [--password-stdin] [--data DIR]
+  ttygate users grant|revoke NAME ROLE [--scope SCOPE] [--data DIR]
   ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]
   ttygate audit verify [--data DIR]
   ttygate audit export [--data DIR] [--out FILE] [--format jsonl]
@@ -67,8 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         return await serve([sub, ...rest].filter((x): x is string => x !== undefined));
       case 'users':
-        if (sub !== 'add') throw new UsageError('usage: ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]');
-        return await usersAddCommand(rest);
+        if (sub === 'add') return await usersAddCommand(rest);
+        return await usersCommand(sub, rest);
       case 'tokens':
         if (sub !== 'create') throw new UsageError('usage: ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]');
         return await tokensCreateCommand(rest);
@@ -167,6 +169,67 @@ async function usersAddCommand(args: string[]): Promise<number> {
     console.log(r.generatedPassword);
   }
   return 0;
+}
+
+const USERS_USAGE = `ttygate users list [--data DIR]
+ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]
+ttygate users disable NAME | enable NAME [--data DIR]
+ttygate users passwd NAME [--password-stdin] [--data DIR]
+ttygate users grant NAME ROLE [--scope SCOPE] [--data DIR]
+ttygate users revoke NAME ROLE [--scope SCOPE] [--data DIR]
+
+Administration straight on the data directory (default ./data), safe while the gateway serves;
+every change is audited with the actor "cli". The last enabled owner on "/" can be neither
+disabled nor stripped of that role. Roles: reader, console-viewer, vm-contributor, contributor,
+owner, auditor. Scopes: /, /groups/NAME, /devices/ID (default /).`;
+
+async function usersCommand(sub: string | undefined, args: string[]): Promise<number> {
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return (console.log(USERS_USAGE), sub === undefined ? 2 : 0);
+  const { values, positionals } = parse(args, { scope: { type: 'string' }, 'password-stdin': { type: 'boolean' }, data: { type: 'string' } });
+  const dataDir = resolve(values.data ?? 'data');
+  const want = (n: number) => {
+    if (positionals.length !== n) throw new UsageError(USERS_USAGE);
+  };
+  if (values.help) return (console.log(USERS_USAGE), 0);
+  switch (sub) {
+    case 'list': {
+      want(0);
+      for (const { user, roles } of await usersList({ dataDir })) {
+        const grants = roles.map((a) => `${a.role}@${a.scope}`).join(', ') || '(no roles)';
+        console.log(`${user.name}${user.disabled ? ' (disabled)' : ''}\t${grants}`);
+      }
+      return 0;
+    }
+    case 'disable':
+    case 'enable': {
+      want(1);
+      const u = await usersSetDisabled({ dataDir, name: positionals[0]!, disabled: sub === 'disable' });
+      console.error(`ttygate: user "${u.name}" is ${u.disabled ? 'disabled: their logins and tokens no longer work' : 'enabled'}`);
+      return 0;
+    }
+    case 'passwd': {
+      want(1);
+      const password = values['password-stdin'] ? await readStdin() : undefined;
+      const r = await usersPasswd({ dataDir, name: positionals[0]!, passwordStdin: password });
+      console.error(`ttygate: new password set for "${r.user.name}"; their browser sessions have ended`);
+      if (r.generatedPassword) {
+        console.error('ttygate: generated password (shown once):');
+        console.log(r.generatedPassword);
+      }
+      return 0;
+    }
+    case 'grant':
+    case 'revoke': {
+      want(2);
+      const [name, role] = positionals as [string, string];
+      const scope = values.scope ?? '/';
+      const changed = await usersGrant({ dataDir, name, role, scope, revoke: sub === 'revoke' });
+      console.error(`ttygate: ${name}: ${role} on ${scope} ${sub === 'grant' ? (changed ? 'granted' : 'was already granted') : changed ? 'revoked' : 'was not granted'}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown users command "${sub}"\n\n${USERS_USAGE}`);
+  }
 }
 
 async function tokensCreateCommand(args: string[]): Promise<number> {
