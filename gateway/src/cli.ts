@@ -24,10 +24,10 @@ Administration, straight on the data directory (default ./data; safe while the g
   ttygate audit export [--data DIR] [--out FILE] [--format jsonl]
 Remote (TTYGATE_URL, TTYGATE_TOKEN; TTYGATE_FINGERPRINT or TTYGATE_CA for a self-signed gateway):
   ttygate devices                                    list the devices you may see
-  ttygate connect DEVICE [--read-only]               raw terminal on the console (Ctrl+] for the menu)
+  ttygate connect DEVICE [--read-only] [--reason TEXT]  raw terminal on the console (Ctrl+] for the menu)
   ttygate logs DEVICE [--tail BYTES | --since OFFSET]
-  ttygate break DEVICE | sysrq DEVICE KEYS | nmi DEVICE
-  ttygate power DEVICE restart|reset|off|on
+  ttygate break DEVICE | sysrq DEVICE KEYS | nmi DEVICE [--reason TEXT]
+  ttygate power DEVICE restart|reset|off|on [--reason TEXT]   (a reason: free text or a ticket number)
 
 Run "ttygate COMMAND --help" for details.`;
 
@@ -273,9 +273,10 @@ async function auditExportCommand(args: string[]): Promise<number> {
 }
 
 async function remoteCommand(cmd: string, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { tail: { type: 'string' }, since: { type: 'string' } });
+  const { values, positionals } = parse(args, { tail: { type: 'string' }, since: { type: 'string' }, reason: { type: 'string' } });
   if (values.help) return (console.log(USAGE), 0);
   const api = new ApiClient(remote());
+  const reason = values.reason !== undefined ? { reason: values.reason } : {};
   const device = positionals[0];
   if (cmd !== 'devices' && !device) throw new UsageError(`usage: ttygate ${cmd} DEVICE …`);
   try {
@@ -293,15 +294,15 @@ async function remoteCommand(cmd: string, args: string[]): Promise<number> {
       }
       case 'break':
       case 'nmi':
-        await api.request('POST', `/api/v1/devices/${enc(device!)}/${cmd}`, {});
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/${cmd}`, reason);
         break;
       case 'sysrq':
         if (!positionals[1]) throw new UsageError('usage: ttygate sysrq DEVICE KEYS (e.g. h, or reisub)');
-        await api.request('POST', `/api/v1/devices/${enc(device!)}/sysrq`, { keys: positionals[1] });
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/sysrq`, { keys: positionals[1], ...reason });
         break;
       case 'power':
         if (!positionals[1]) throw new UsageError('usage: ttygate power DEVICE restart|reset|off|on');
-        await api.request('POST', `/api/v1/devices/${enc(device!)}/power`, { action: positionals[1] });
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/power`, { action: positionals[1], ...reason });
         break;
     }
     console.error(`ttygate: ${cmd} ${positionals.join(' ')}: done`);
@@ -316,15 +317,16 @@ async function remoteCommand(cmd: string, args: string[]): Promise<number> {
 }
 
 async function connectCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { 'read-only': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { 'read-only': { type: 'boolean' }, reason: { type: 'string' } });
   if (values.help || positionals.length !== 1) {
-    console.log('ttygate connect DEVICE [--read-only]\n\nA raw-mode terminal on the device console. Ctrl+] opens the menu: b BREAK, s SysRq key, n NMI,\nr reset, p restart (graceful), q quit.');
+    console.log('ttygate connect DEVICE [--read-only] [--reason TEXT]\n\nA raw-mode terminal on the device console. Ctrl+] opens the menu: b BREAK, s SysRq key, n NMI,\nr reset, p restart (graceful), q quit. --reason: the justification (free text or a ticket number),\nrequired for writing and power when the gateway says so; it goes into the audit log.');
     return values.help ? 0 : 2;
   }
   const o = remote();
   const api = new ApiClient(o);
   const device = positionals[0]!;
-  const url = new URL(`/api/v1/devices/${enc(device)}/console?mode=${values['read-only'] ? 'read' : 'write'}`, o.url.replace(/^http/, 'ws'));
+  const reasonQuery = values.reason !== undefined ? `&reason=${encodeURIComponent(values.reason)}` : '';
+  const url = new URL(`/api/v1/devices/${enc(device)}/console?mode=${values['read-only'] ? 'read' : 'write'}${reasonQuery}`, o.url.replace(/^http/, 'ws'));
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${o.token}` }, ...tlsOptions(o) });
   ws.once('upgrade', (res) => {
     const err = checkPin(o, res.socket as import('node:tls').TLSSocket);
@@ -372,8 +374,8 @@ async function connectCommand(args: string[]): Promise<number> {
         sysrq: async (keys) => void ws.send(JSON.stringify({ type: 'sysrq', keys })),
         extra: {
           n: ['NMI', () => post('nmi', {})],
-          r: ['reset (forced)', () => post('power', { action: 'reset' })],
-          p: ['restart (graceful)', () => post('power', { action: 'restart' })],
+          r: ['reset (forced)', () => post('power', { action: 'reset', ...(values.reason !== undefined && { reason: values.reason }) })],
+          p: ['restart (graceful)', () => post('power', { action: 'restart', ...(values.reason !== undefined && { reason: values.reason }) })],
           t: ['take over the write lease', async () => void ws.send(JSON.stringify({ type: 'takeover' }))],
         },
       },
