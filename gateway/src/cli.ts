@@ -7,7 +7,7 @@ import { attachTerminal, Emitter } from '@ttygate/emulator';
 import { ApiClient, ApiError, checkPin, tlsOptions, type ApiClientOptions } from './client/api-client.js';
 import { auditExport } from './audit/audit-export.js';
 import { ConfigError } from './config.js';
-import { auditVerify, formatVerifyResult, tokensCreate, usersAdd } from './identity/admin-cli.js';
+import { auditVerify, formatVerifyResult, tokensCreate, usersAdd, usersGrant, usersList, usersPasswd, usersSetDisabled } from './identity/admin-cli.js';
 import { startGateway } from './main.js';
 import { parseServerControl } from './protocol/control.js';
 
@@ -17,15 +17,17 @@ Gateway:
   ttygate serve [--config FILE] [--data DIR]        run the gateway (no config: the embedded demo)
 Administration, straight on the data directory (default ./data; safe while the gateway serves):
   ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]
+  ttygate users list | disable NAME | enable NAME | passwd NAME [--password-stdin] [--data DIR]
+  ttygate users grant|revoke NAME ROLE [--scope SCOPE] [--data DIR]
   ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]
   ttygate audit verify [--data DIR]
   ttygate audit export [--data DIR] [--out FILE] [--format jsonl]
 Remote (TTYGATE_URL, TTYGATE_TOKEN; TTYGATE_FINGERPRINT or TTYGATE_CA for a self-signed gateway):
   ttygate devices                                    list the devices you may see
-  ttygate connect DEVICE [--read-only]               raw terminal on the console (Ctrl+] for the menu)
+  ttygate connect DEVICE [--read-only] [--reason TEXT]  raw terminal on the console (Ctrl+] for the menu)
   ttygate logs DEVICE [--tail BYTES | --since OFFSET]
-  ttygate break DEVICE | sysrq DEVICE KEYS | nmi DEVICE
-  ttygate power DEVICE restart|reset|off|on
+  ttygate break DEVICE | sysrq DEVICE KEYS | nmi DEVICE [--reason TEXT]
+  ttygate power DEVICE restart|reset|off|on [--reason TEXT]   (a reason: free text or a ticket number)
 
 Run "ttygate COMMAND --help" for details.`;
 
@@ -67,8 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         return await serve([sub, ...rest].filter((x): x is string => x !== undefined));
       case 'users':
-        if (sub !== 'add') throw new UsageError('usage: ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]');
-        return await usersAddCommand(rest);
+        if (sub === 'add') return await usersAddCommand(rest);
+        return await usersCommand(sub, rest);
       case 'tokens':
         if (sub !== 'create') throw new UsageError('usage: ttygate tokens create USER [--name LABEL] [--expires-days N] [--data DIR]');
         return await tokensCreateCommand(rest);
@@ -125,7 +127,9 @@ async function serve(args: string[]): Promise<number> {
   out(`ttygate: TLS certificate SHA-256 fingerprint ${gw.fingerprint256}`);
   if (gw.adminPassword) {
     const first = await gw.identity.findUserByName('admin');
-    const token = gw.identity.createToken(first!.id, 'first-start');
+    const token = gw.identity.createToken(first!.id, 'first-start', {
+      audit: (t) => gw.audit.append({ actor: 'system', action: 'token.create', target: t.id, outcome: 'ok', details: { name: 'first-start', user: 'admin' } }),
+    });
     out('ttygate: first start: created the owner "admin"; these are shown once:');
     out(`  admin password: ${gw.adminPassword}`);
     out(`  admin API token: ${token.secret}`);
@@ -165,6 +169,67 @@ async function usersAddCommand(args: string[]): Promise<number> {
     console.log(r.generatedPassword);
   }
   return 0;
+}
+
+const USERS_USAGE = `ttygate users list [--data DIR]
+ttygate users add NAME [--role ROLE] [--scope SCOPE] [--password-stdin] [--data DIR]
+ttygate users disable NAME | enable NAME [--data DIR]
+ttygate users passwd NAME [--password-stdin] [--data DIR]
+ttygate users grant NAME ROLE [--scope SCOPE] [--data DIR]
+ttygate users revoke NAME ROLE [--scope SCOPE] [--data DIR]
+
+Administration straight on the data directory (default ./data), safe while the gateway serves;
+every change is audited with the actor "cli". The last enabled owner on "/" can be neither
+disabled nor stripped of that role. Roles: reader, console-viewer, vm-contributor, contributor,
+owner, auditor. Scopes: /, /groups/NAME, /devices/ID (default /).`;
+
+async function usersCommand(sub: string | undefined, args: string[]): Promise<number> {
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') return (console.log(USERS_USAGE), sub === undefined ? 2 : 0);
+  const { values, positionals } = parse(args, { scope: { type: 'string' }, 'password-stdin': { type: 'boolean' }, data: { type: 'string' } });
+  const dataDir = resolve(values.data ?? 'data');
+  const want = (n: number) => {
+    if (positionals.length !== n) throw new UsageError(USERS_USAGE);
+  };
+  if (values.help) return (console.log(USERS_USAGE), 0);
+  switch (sub) {
+    case 'list': {
+      want(0);
+      for (const { user, roles } of await usersList({ dataDir })) {
+        const grants = roles.map((a) => `${a.role}@${a.scope}`).join(', ') || '(no roles)';
+        console.log(`${user.name}${user.disabled ? ' (disabled)' : ''}\t${grants}`);
+      }
+      return 0;
+    }
+    case 'disable':
+    case 'enable': {
+      want(1);
+      const u = await usersSetDisabled({ dataDir, name: positionals[0]!, disabled: sub === 'disable' });
+      console.error(`ttygate: user "${u.name}" is ${u.disabled ? 'disabled: their logins and tokens no longer work' : 'enabled'}`);
+      return 0;
+    }
+    case 'passwd': {
+      want(1);
+      const password = values['password-stdin'] ? await readStdin() : undefined;
+      const r = await usersPasswd({ dataDir, name: positionals[0]!, passwordStdin: password });
+      console.error(`ttygate: new password set for "${r.user.name}"; their browser sessions have ended`);
+      if (r.generatedPassword) {
+        console.error('ttygate: generated password (shown once):');
+        console.log(r.generatedPassword);
+      }
+      return 0;
+    }
+    case 'grant':
+    case 'revoke': {
+      want(2);
+      const [name, role] = positionals as [string, string];
+      const scope = values.scope ?? '/';
+      const changed = await usersGrant({ dataDir, name, role, scope, revoke: sub === 'revoke' });
+      console.error(`ttygate: ${name}: ${role} on ${scope} ${sub === 'grant' ? (changed ? 'granted' : 'was already granted') : changed ? 'revoked' : 'was not granted'}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown users command "${sub}"\n\n${USERS_USAGE}`);
+  }
 }
 
 async function tokensCreateCommand(args: string[]): Promise<number> {
@@ -208,9 +273,10 @@ async function auditExportCommand(args: string[]): Promise<number> {
 }
 
 async function remoteCommand(cmd: string, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { tail: { type: 'string' }, since: { type: 'string' } });
+  const { values, positionals } = parse(args, { tail: { type: 'string' }, since: { type: 'string' }, reason: { type: 'string' } });
   if (values.help) return (console.log(USAGE), 0);
   const api = new ApiClient(remote());
+  const reason = values.reason !== undefined ? { reason: values.reason } : {};
   const device = positionals[0];
   if (cmd !== 'devices' && !device) throw new UsageError(`usage: ttygate ${cmd} DEVICE …`);
   try {
@@ -228,15 +294,15 @@ async function remoteCommand(cmd: string, args: string[]): Promise<number> {
       }
       case 'break':
       case 'nmi':
-        await api.request('POST', `/api/v1/devices/${enc(device!)}/${cmd}`, {});
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/${cmd}`, reason);
         break;
       case 'sysrq':
         if (!positionals[1]) throw new UsageError('usage: ttygate sysrq DEVICE KEYS (e.g. h, or reisub)');
-        await api.request('POST', `/api/v1/devices/${enc(device!)}/sysrq`, { keys: positionals[1] });
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/sysrq`, { keys: positionals[1], ...reason });
         break;
       case 'power':
         if (!positionals[1]) throw new UsageError('usage: ttygate power DEVICE restart|reset|off|on');
-        await api.request('POST', `/api/v1/devices/${enc(device!)}/power`, { action: positionals[1] });
+        await api.request('POST', `/api/v1/devices/${enc(device!)}/power`, { action: positionals[1], ...reason });
         break;
     }
     console.error(`ttygate: ${cmd} ${positionals.join(' ')}: done`);
@@ -251,15 +317,16 @@ async function remoteCommand(cmd: string, args: string[]): Promise<number> {
 }
 
 async function connectCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { 'read-only': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { 'read-only': { type: 'boolean' }, reason: { type: 'string' } });
   if (values.help || positionals.length !== 1) {
-    console.log('ttygate connect DEVICE [--read-only]\n\nA raw-mode terminal on the device console. Ctrl+] opens the menu: b BREAK, s SysRq key, n NMI,\nr reset, p restart (graceful), q quit.');
+    console.log('ttygate connect DEVICE [--read-only] [--reason TEXT]\n\nA raw-mode terminal on the device console. Ctrl+] opens the menu: b BREAK, s SysRq key, n NMI,\nr reset, p restart (graceful), q quit. --reason: the justification (free text or a ticket number),\nrequired for writing and power when the gateway says so; it goes into the audit log.');
     return values.help ? 0 : 2;
   }
   const o = remote();
   const api = new ApiClient(o);
   const device = positionals[0]!;
-  const url = new URL(`/api/v1/devices/${enc(device)}/console?mode=${values['read-only'] ? 'read' : 'write'}`, o.url.replace(/^http/, 'ws'));
+  const reasonQuery = values.reason !== undefined ? `&reason=${encodeURIComponent(values.reason)}` : '';
+  const url = new URL(`/api/v1/devices/${enc(device)}/console?mode=${values['read-only'] ? 'read' : 'write'}${reasonQuery}`, o.url.replace(/^http/, 'ws'));
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${o.token}` }, ...tlsOptions(o) });
   ws.once('upgrade', (res) => {
     const err = checkPin(o, res.socket as import('node:tls').TLSSocket);
@@ -307,8 +374,8 @@ async function connectCommand(args: string[]): Promise<number> {
         sysrq: async (keys) => void ws.send(JSON.stringify({ type: 'sysrq', keys })),
         extra: {
           n: ['NMI', () => post('nmi', {})],
-          r: ['reset (forced)', () => post('power', { action: 'reset' })],
-          p: ['restart (graceful)', () => post('power', { action: 'restart' })],
+          r: ['reset (forced)', () => post('power', { action: 'reset', ...(values.reason !== undefined && { reason: values.reason }) })],
+          p: ['restart (graceful)', () => post('power', { action: 'restart', ...(values.reason !== undefined && { reason: values.reason }) })],
           t: ['take over the write lease', async () => void ws.send(JSON.stringify({ type: 'takeover' }))],
         },
       },

@@ -259,7 +259,7 @@ describe('administration and audit API', { concurrency: false }, () => {
         assert.ok(!gw.identity.rolesOf(gw.identity.findUserByName('dave')!.id).some((a) => a.role === 'owner'), 'grant rolled back');
         const off = await gw.api('PUT', '/api/v1/settings', owner, { serialConsole: { enabled: false } });
         assert.equal(off.status, 503);
-        assert.equal(gw.config.serialConsole.enabled, true, 'the switch did not move');
+        assert.equal((await gw.api('GET', '/api/v1/settings', owner)).body.serialConsole.enabled, true, 'the switch did not move');
       } finally {
         raw.exec('DROP TRIGGER test_block_audit');
       }

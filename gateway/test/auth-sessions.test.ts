@@ -137,6 +137,7 @@ describe('sign-in, tickets and live access checks', () => {
         (err: { status: number }) => err.status,
       );
       assert.equal(refused, 403);
+      assert.ok(rows('access.denied').some((x) => x.reason === 'foreign origin' && x.details.origin === 'https://evil.example' && x.details.route === '/api/v1/devices/:id/console'));
       const ws = await gw.connect('lb-1', undefined, '', asCookie(cookie, { origin: gw.url }));
       await ws.untilControl('hello');
       ws.close();

@@ -19,6 +19,11 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (withStatus.httpStatus >= 500) request.log.error({ err }, 'service error');
       return reply.status(withStatus.httpStatus).send({ error: { code: withStatus.code, message: err.message } });
     }
+    // The database refused a write (disk full, read-only, I/O error): nothing was done, say so.
+    if (err.name === 'SqliteError' && typeof withStatus.code === 'string' && withStatus.code.startsWith('SQLITE_')) {
+      request.log.error({ err }, 'database write failed');
+      return reply.status(503).send({ error: { code: 'DatabaseUnavailable', message: `the gateway database cannot be written (${withStatus.code}); nothing was changed: tell the administrator` } });
+    }
     const fe = err as FastifyError;
     if (fe.validation) {
       return reply.status(400).send({ error: { code: 'ValidationFailed', message: `${fe.validationContext ?? 'request'}${fe.message.replace(/^(body|querystring|params)/, '')}` } });

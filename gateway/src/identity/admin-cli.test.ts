@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { AuditWriteError } from '../audit/audit-log.js';
 import { SqliteAuditLog } from '../audit/sqlite-audit-log.js';
 import { DATABASE_FILE, openDatabase } from '../db/database.js';
-import { CLI_ACTOR, auditVerify, formatVerifyResult, tokensCreate, usersAdd } from './admin-cli.js';
+import { CLI_ACTOR, auditVerify, formatVerifyResult, tokensCreate, usersAdd, usersGrant, usersList, usersPasswd, usersSetDisabled } from './admin-cli.js';
 import { IdentityError, IdentityStore } from './identity-store.js';
 import { ScryptPasswordHasher } from './password-hash.js';
 
@@ -115,6 +115,61 @@ describe('ttygate users add', () => {
     gw.log.append({ action: 'console.attach', actor: 'op', target: 'web-vmss/0', details: { mode: 'write' } });
     assert.equal(gw.store.findUserByName('op')?.name, 'op', 'the gateway sees the new user at once');
     assert.deepEqual(await auditVerify({ dataDir: dir }), { ok: true, rows: 6, lastHash: gw.log.query({ order: 'desc', limit: 1 }).rows[0]!.hash });
+  });
+});
+
+describe('ttygate users list | disable | enable | passwd | grant | revoke', () => {
+  async function twoUsers() {
+    const dir = dataDir();
+    const admin = await usersAdd({ dataDir: dir, name: 'admin', role: 'owner', scope: undefined, passwordStdin: 'first password\n', identity });
+    await usersAdd({ dataDir: dir, name: 'bob', role: 'reader', scope: '/groups/lab', passwordStdin: 'bob password\n', identity });
+    return { dir, admin };
+  }
+
+  test('list shows every user with their grants', async () => {
+    const { dir } = await twoUsers();
+    const list = await usersList({ dataDir: dir });
+    assert.deepEqual(list.map((l) => [l.user.name, l.user.disabled, l.roles.map((a) => `${a.role}@${a.scope}`)]), [
+      ['admin', false, ['owner@/']],
+      ['bob', false, ['reader@/groups/lab']],
+    ]);
+  });
+
+  test('the last enabled owner on / can be neither disabled nor stripped; with a second owner both work', async (t) => {
+    const { dir } = await twoUsers();
+    await assert.rejects(usersSetDisabled({ dataDir: dir, name: 'admin', disabled: true }), isCode('LastOwner'));
+    await assert.rejects(usersGrant({ dataDir: dir, name: 'admin', role: 'owner', scope: '/', revoke: true }), isCode('LastOwner'));
+    assert.equal(await usersGrant({ dataDir: dir, name: 'bob', role: 'owner', scope: '/', revoke: false }), true);
+    assert.equal(await usersGrant({ dataDir: dir, name: 'bob', role: 'owner', scope: '/', revoke: false }), false, 'granting again changes nothing');
+    assert.equal((await usersSetDisabled({ dataDir: dir, name: 'admin', disabled: true })).disabled, true);
+    await assert.rejects(usersSetDisabled({ dataDir: dir, name: 'bob', disabled: true }), isCode('LastOwner'), 'bob is now the last enabled owner');
+    assert.equal((await usersSetDisabled({ dataDir: dir, name: 'admin', disabled: false })).disabled, false);
+    assert.equal(await usersGrant({ dataDir: dir, name: 'bob', role: 'owner', scope: '/', revoke: true }), true);
+    assert.equal(await usersGrant({ dataDir: dir, name: 'bob', role: 'owner', scope: '/', revoke: true }), false);
+    const gw = gateway(t, dir);
+    const actions = gw.log.query({ actor: CLI_ACTOR, limit: 100 }).rows.map((r) => r.action);
+    assert.deepEqual(actions.slice(4), ['role.assign', 'user.update', 'user.update', 'role.revoke']);
+    assert.equal(gw.log.verify().ok, true);
+  });
+
+  test('passwd sets a new password (generated, or from stdin) and the old one stops working', async (t) => {
+    const { dir } = await twoUsers();
+    const r = await usersPasswd({ dataDir: dir, name: 'bob', passwordStdin: undefined, identity });
+    assert.match(r.generatedPassword ?? '', /^[A-Za-z0-9_-]{24}$/);
+    await usersPasswd({ dataDir: dir, name: 'admin', passwordStdin: 'second password\n', identity });
+    const gw = gateway(t, dir);
+    assert.equal(await gw.store.verifyPassword('bob', 'bob password'), undefined);
+    assert.ok(await gw.store.verifyPassword('bob', r.generatedPassword!));
+    assert.ok(await gw.store.verifyPassword('admin', 'second password'));
+    assert.ok(!JSON.stringify(gw.log.query({ limit: 100 }).rows).includes(r.generatedPassword!));
+  });
+
+  test('unknown users, roles and scopes are refused', async () => {
+    const { dir } = await twoUsers();
+    await assert.rejects(usersSetDisabled({ dataDir: dir, name: 'nobody', disabled: true }), isCode('UserNotFound'));
+    await assert.rejects(usersGrant({ dataDir: dir, name: 'bob', role: 'king', scope: '/', revoke: false }), isCode('InvalidRole'));
+    await assert.rejects(usersGrant({ dataDir: dir, name: 'bob', role: 'reader', scope: '/racks/1', revoke: false }), isCode('InvalidScope'));
+    await assert.rejects(usersPasswd({ dataDir: dir, name: 'bob', passwordStdin: 'short', identity }), isCode('InvalidPassword'));
   });
 });
 

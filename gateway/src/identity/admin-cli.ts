@@ -1,4 +1,4 @@
-// The `ttygate users add | tokens create | audit verify` commands, as functions the CLI calls.
+// The `ttygate users … | tokens create | audit verify` commands, as functions the CLI calls.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { SqliteAuditLog } from '../audit/sqlite-audit-log.js';
 import type { AuditVerifyResult } from '../audit/audit-log.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../db/database.js';
 import { IdentityError, IdentityStore, type IdentityStoreOptions, type TokenInfo, type User } from './identity-store.js';
+import { assertNotLastOwner } from './last-owner.js';
 import { isRole, parseScope, type RoleAssignment } from './roles.js';
 
 /** The audit actor of every administration command run from the command line. */
@@ -94,6 +95,85 @@ export async function usersAdd(opts: UsersAddOptions): Promise<UsersAddResult> {
     });
     return { user, ...(assignment && { assignment }), ...(generated !== undefined && { generatedPassword: generated }) };
   });
+}
+
+/** One user as `ttygate users list` shows it. */
+export interface UserListing {
+  readonly user: User;
+  readonly roles: readonly RoleAssignment[];
+}
+
+/** `ttygate users list`: every user with their grants. */
+export async function usersList(opts: { readonly dataDir: string }): Promise<UserListing[]> {
+  return withDatabase(opts.dataDir, false, (db) => {
+    const store = new IdentityStore(db);
+    return store.listUsers().map((user) => ({ user, roles: store.rolesOf(user.id) }));
+  });
+}
+
+/**
+ * `ttygate users disable|enable NAME`. A disabled user's logins and tokens stop working at once;
+ * the last enabled owner on `/` cannot be disabled. Audited in the same transaction.
+ */
+export async function usersSetDisabled(opts: { readonly dataDir: string; readonly name: string; readonly disabled: boolean }): Promise<User> {
+  return withDatabase(opts.dataDir, false, (db) => {
+    const store = new IdentityStore(db);
+    const audit = new SqliteAuditLog(db);
+    return store.transaction(() => {
+      const user = mustFindUser(store, opts.name);
+      if (user.disabled === opts.disabled) return user;
+      if (opts.disabled) assertNotLastOwner(store, user, 'disabling them');
+      const row = (u: User) => audit.append({ action: 'user.update', actor: CLI_ACTOR, target: u.name, details: { userId: u.id, fields: ['disabled'], disabled: opts.disabled } });
+      return opts.disabled ? store.disableUser(user.id, { audit: row }) : store.enableUser(user.id, { audit: row });
+    });
+  });
+}
+
+/** `ttygate users passwd NAME [--password-stdin]`: sets a new password (generated if none given); the user's logins end. */
+export async function usersPasswd(opts: {
+  readonly dataDir: string;
+  readonly name: string;
+  readonly passwordStdin: string | undefined;
+  readonly identity?: IdentityStoreOptions;
+}): Promise<{ user: User; generatedPassword?: string }> {
+  const generated = opts.passwordStdin === undefined ? randomBytes(GENERATED_PASSWORD_BYTES).toString('base64url') : undefined;
+  const password = generated ?? stripOneNewline(opts.passwordStdin ?? '');
+  return withDatabase(opts.dataDir, false, async (db) => {
+    const store = new IdentityStore(db, opts.identity);
+    const audit = new SqliteAuditLog(db);
+    const user = mustFindUser(store, opts.name);
+    const updated = await store.setPassword(user.id, password, {
+      audit: (u) => audit.append({ action: 'user.update', actor: CLI_ACTOR, target: u.name, details: { userId: u.id, fields: ['password'], passwordGenerated: !!generated } }),
+    });
+    return { user: updated, ...(generated !== undefined && { generatedPassword: generated }) };
+  });
+}
+
+/** `ttygate users grant|revoke NAME ROLE [--scope SCOPE]`. Revoking the last root owner is refused. Returns false if nothing changed. */
+export async function usersGrant(opts: { readonly dataDir: string; readonly name: string; readonly role: string; readonly scope: string; readonly revoke: boolean }): Promise<boolean> {
+  if (!isRole(opts.role)) throw new IdentityError('InvalidRole', `unknown role "${opts.role}"`);
+  if (parseScope(opts.scope) === undefined) throw new IdentityError('InvalidScope', `scope "${opts.scope}" is not "/", "/groups/NAME" or "/devices/ID"`);
+  return withDatabase(opts.dataDir, false, (db) => {
+    const store = new IdentityStore(db);
+    const audit = new SqliteAuditLog(db);
+    return store.transaction(() => {
+      const user = mustFindUser(store, opts.name);
+      const row = (action: 'role.assign' | 'role.revoke') => () => audit.append({ action, actor: CLI_ACTOR, target: user.name, details: { userId: user.id, role: opts.role, scope: opts.scope } });
+      if (opts.revoke) {
+        if (opts.role === 'owner' && opts.scope === '/') assertNotLastOwner(store, user, 'removing their owner role on "/"');
+        return store.revokeRole(user.id, opts.role, opts.scope, { audit: row('role.revoke') });
+      }
+      if (store.rolesOf(user.id).some((a) => a.role === opts.role && a.scope === opts.scope)) return false;
+      store.assignRole(user.id, opts.role, opts.scope, { audit: row('role.assign') });
+      return true;
+    });
+  });
+}
+
+function mustFindUser(store: IdentityStore, name: string): User {
+  const user = store.findUserByName(name);
+  if (!user) throw new IdentityError('UserNotFound', `no user "${name}"`);
+  return user;
 }
 
 /**

@@ -15,7 +15,8 @@ export type IdentityErrorCode =
   | 'InvalidScope'
   | 'InvalidTokenName'
   | 'InvalidExpiry'
-  | 'TokenNotFound';
+  | 'TokenNotFound'
+  | 'LastOwner';
 
 const HTTP_STATUS: Record<IdentityErrorCode, number> = {
   InvalidUserName: 400,
@@ -28,6 +29,7 @@ const HTTP_STATUS: Record<IdentityErrorCode, number> = {
   InvalidTokenName: 400,
   InvalidExpiry: 400,
   TokenNotFound: 404,
+  LastOwner: 409,
 };
 
 /** A deliberate refusal of the identity store; `code` and `httpStatus` are stable for the API. */

@@ -53,6 +53,7 @@ export const accessPlugin = fp(async (app: FastifyInstance, deps: Pick<AppDeps, 
     if (origin === undefined) return;
     const own = `https://${request.headers.host ?? ''}`;
     if (origin !== own && !deps.config.allowedOrigins.includes(origin)) {
+      deps.audit.append({ actor: 'anonymous', source: request.ip, action: 'access.denied', outcome: 'denied', reason: 'foreign origin', details: { origin: origin.slice(0, 200), route: request.routeOptions.url ?? null, method: request.method } });
       throw GW_ERR.originRefused(`origin ${origin} may not use this gateway`);
     }
   });

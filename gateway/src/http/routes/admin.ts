@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuditWriteError, type AuditInput } from '../../audit/audit-log.js';
 import { GW_ERR, GatewayError } from '../../errors.js';
 import { IdentityError, type User } from '../../identity/identity-store.js';
+import { assertNotLastOwner } from '../../identity/last-owner.js';
 import { isRole, parseScope, type RoleAssignment } from '../../identity/roles.js';
 import { CloseCode } from '../../protocol/frames.js';
 import type { AppDeps, IdentityAdmin } from '../app-deps.js';
@@ -19,8 +20,6 @@ import { settingsPatchSchema, type SettingsPatch } from '../../settings/runtime-
 const GENERATED_PASSWORD_BYTES = 18;
 
 const ADMIN = { permission: 'admin', target: 'global' } as const;
-
-const lastOwner = (message: string) => new GatewayError('LastOwner', 409, message);
 
 /** Identity refusals keep their stable code and status; an audit failure refuses the change (503). */
 function apiError(err: unknown): unknown {
@@ -53,23 +52,6 @@ function userView(identity: IdentityAdmin, user: User) {
 
 function assignmentView(a: RoleAssignment, name: string | undefined) {
   return { user: name ?? null, userId: a.userId, role: a.role, scope: a.scope, createdAt: a.createdAt };
-}
-
-/** Enabled users holding `owner` on `/`. */
-function rootOwners(identity: IdentityAdmin): Set<number> {
-  const ids = identity
-    .listRoleAssignments()
-    .filter((a) => a.role === 'owner' && a.scope === '/')
-    .map((a) => a.userId);
-  return new Set(ids.filter((id) => identity.getUser(id)?.disabled === false));
-}
-
-/** Refuses a change that would leave no enabled owner on `/`. Call it inside the change's transaction. */
-function assertNotLastOwner(identity: IdentityAdmin, user: User, change: string): void {
-  const owners = rootOwners(identity);
-  if (owners.has(user.id) && owners.size === 1) {
-    throw lastOwner(`"${user.name}" is the last enabled owner on "/"; ${change} would leave nobody to administer the gateway: make another user owner on "/" first`);
-  }
 }
 
 function mustFindUser(identity: IdentityAdmin, name: string): User {

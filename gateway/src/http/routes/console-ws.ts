@@ -9,7 +9,7 @@ import { ErrorCode, NoticeCode, type ServerControlMessage } from '../../protocol
 import { CloseCode, decodeClientFrame, encodeControl } from '../../protocol/frames.js';
 import { GW_ERR } from '../../errors.js';
 import type { DeviceRuntime } from '../../runtime/device-runtime.js';
-import type { AppDeps, Principal } from '../app-deps.js';
+import type { AccessChange, AppDeps, Principal } from '../app-deps.js';
 import { reasonSchema } from '../justification.js';
 import { isAllowed, type Permission } from '../permissions.js';
 import { actorOf, deviceIdParam } from '../plugins/access.js';
@@ -20,6 +20,8 @@ import { WRITE_BACKLOG_HIGH } from '../../runtime/device-runtime.js';
 const PING_INTERVAL_MS = 15_000;
 /** How often session time limits are checked (the warning and the close are this precise). */
 const LIMIT_SWEEP_MS = 500;
+/** How often every live session's access is re-read from the database (changes made by other processes). */
+const ACCESS_RECHECK_MS = 30_000;
 
 /** Refuses attach with the reason when a switch is off (checked before the upgrade). */
 function checkConsoleAllowed(deps: AppDeps, deviceId: string): void {
@@ -106,8 +108,9 @@ export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promis
   }, LIMIT_SWEEP_MS);
   limitTimer.unref();
 
-  // A role, user, token or login changed: re-check every live session of that user at once.
-  const accessSub = deps.accessChanges.event((change) => {
+  // A role, user, token or login changed: re-check every live session of that user at once. Changes
+  // made outside this process (`ttygate users …` on the data directory) are caught by a periodic re-check.
+  const recheck = (change: AccessChange) => {
     for (const s of live) {
       if (change.userId !== undefined && change.userId !== s.principal.userId) continue;
       const fresh = deps.auth.refresh(s.principal);
@@ -129,11 +132,15 @@ export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promis
         sendTo(s.socket, { type: 'notice', code: NoticeCode.AccessChanged, message: 'your write access to this device was revoked: you can still view its output' });
       }
     }
-  });
+  };
+  const accessSub = deps.accessChanges.event(recheck);
+  const recheckTimer = setInterval(() => recheck({}), ACCESS_RECHECK_MS);
+  recheckTimer.unref();
 
   app.addHook('onClose', async () => {
     clearInterval(heartbeatTimer);
     clearInterval(limitTimer);
+    clearInterval(recheckTimer);
     accessSub.dispose();
   });
 
