@@ -414,7 +414,7 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
     }
   });
 
-  it('administration (owner): users, roles, devices, switches; the console switch refuses attach with a clear message', async () => {
+  it('administration (owner): users, roles, devices, switches; a switched-off console and a required reason are clear in the console page', async () => {
     const owner = await newUserContext(browser.browser, g.url);
     const user = await newUserContext(browser.browser, g.url);
     try {
@@ -439,6 +439,20 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       await finalScreenshot(user.page, 'admin-console-disabled');
       await owner.page.getByLabel('Serial console enabled for the whole gateway').check();
       await owner.page.locator('.toast', { hasText: 'Serial console on: done' }).waitFor();
+      // Require a reason: the write attach asks for one, and the audit row keeps it.
+      await owner.page.getByLabel('Require a reason for write access and power actions').check();
+      await owner.page.locator('.toast', { hasText: 'Require a reason on: done' }).waitFor();
+      await user.page.goto('/#/devices');
+      await user.page.goto('/#/devices/vm-a/console');
+      const why = user.page.getByRole('dialog', { name: 'Why do you need write access?' });
+      await why.waitFor({ timeout: 15_000 });
+      await why.getByLabel('Reason').fill('INC-42 e2e check');
+      await why.getByRole('button', { name: 'Connect' }).click();
+      await user.page.locator('#status-lease', { hasText: 'You write' }).waitFor({ timeout: 15_000 });
+      const attach = await g.api('GET', '/api/v1/audit?actor=alice&action=console.attach&order=desc&limit=1', g.ownerToken);
+      assert.equal(attach.body.rows[0]?.details?.justification, 'INC-42 e2e check', JSON.stringify(attach.body.rows[0]));
+      await owner.page.getByLabel('Require a reason for write access and power actions').uncheck();
+      await owner.page.locator('.toast', { hasText: 'Require a reason off: done' }).waitFor();
       assert.deepEqual([...owner.problems, ...user.problems], []);
       await finalScreenshot(owner.page, 'admin');
     } finally {

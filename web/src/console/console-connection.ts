@@ -51,7 +51,7 @@ export interface ConnectionListener {
 export interface ConnectionOptions {
   deviceId: string;
   mode: SessionMode;
-  reason?: string;
+  reason?: string | undefined;
 }
 
 export class ConsoleConnection {
@@ -75,6 +75,11 @@ export class ConsoleConnection {
     private readonly on: ConnectionListener,
   ) {
     this._mode = opts.mode;
+  }
+
+  /** The justification sent with write attaches from now on (when the gateway requires one). */
+  setReason(reason: string | undefined): void {
+    this.opts.reason = reason;
   }
 
   get mode(): SessionMode {

@@ -22,6 +22,7 @@ interface Assignment {
 interface Settings {
   serialConsole: { enabled: boolean };
   requireJustification?: boolean;
+  console?: { idleTimeoutSeconds?: number; idleWarningSeconds?: number; maxSessionSeconds?: number };
   [k: string]: unknown;
 }
 
@@ -54,6 +55,20 @@ export function adminPage(main: HTMLElement): Page {
     h('p', { className: 'hint' }, 'Off refuses every console attach with a message that says so (Azure’s subscription-level switch). Existing sessions keep running. Changes are audited.'),
     justificationRow,
   );
+  const idle = h('input', { type: 'number', min: 0, max: 604800, name: 'idleTimeoutSeconds', id: 'set-idle' });
+  const maxLen = h('input', { type: 'number', min: 0, max: 604800, name: 'maxSessionSeconds', id: 'set-max' });
+  const limits = h(
+    'form',
+    { className: 'inline-form', 'aria-label': 'Console session limits', hidden: true },
+    field('Idle timeout (seconds, 0 = none)', idle),
+    field('Maximum session length (seconds, 0 = none)', maxLen),
+    h('button', { type: 'submit', className: 'primary' }, 'Save limits'),
+  );
+  limits.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void act('Session limits', () => api('PUT', '/api/v1/settings', { console: { idleTimeoutSeconds: Number(idle.value), maxSessionSeconds: Number(maxLen.value) } }), loadSettings);
+  });
+  switches.append(limits);
   let settings: Settings | undefined;
   const loadSettings = async () => {
     try {
@@ -61,12 +76,15 @@ export function adminPage(main: HTMLElement): Page {
       gatewaySwitch.checked = settings.serialConsole.enabled;
       justificationRow.hidden = settings.requireJustification === undefined;
       justification.checked = settings.requireJustification === true;
+      limits.hidden = settings.console === undefined;
+      idle.value = String(settings.console?.idleTimeoutSeconds ?? 0);
+      maxLen.value = String(settings.console?.maxSessionSeconds ?? 0);
     } catch (err) {
       switches.append(h('p', { className: 'error' }, describeError(err)));
     }
   };
   gatewaySwitch.addEventListener('change', () => void act(`Serial console ${gatewaySwitch.checked ? 'on' : 'off'}`, () => api('PUT', '/api/v1/settings', { serialConsole: { enabled: gatewaySwitch.checked } }), loadSettings));
-  justification.addEventListener('change', () => void act(`Require a reason ${justification.checked ? 'on' : 'off'}`, () => api('PUT', '/api/v1/settings', { serialConsole: settings!.serialConsole, requireJustification: justification.checked }), loadSettings));
+  justification.addEventListener('change', () => void act(`Require a reason ${justification.checked ? 'on' : 'off'}`, () => api('PUT', '/api/v1/settings', { requireJustification: justification.checked }), loadSettings));
 
   // ---- users
   const usersBody = h('tbody', { id: 'users-rows' });

@@ -4,7 +4,7 @@
 import type { SessionMode } from '../../../gateway/src/protocol/control.js';
 import { ApiError, describeError, getDevice } from '../api.js';
 import { href, type Page } from '../app.js';
-import { h } from '../dom.js';
+import { field, h } from '../dom.js';
 import { ConsoleConnection, type LinkState } from '../console/console-connection.js';
 import { PASTE_CHUNK_INTERVAL_MS, analysePaste, pasteChunks } from '../console/paste-guard.js';
 import { TerminalView } from '../console/terminal-view.js';
@@ -198,10 +198,28 @@ export async function consolePage(main: HTMLElement, id: string): Promise<Page> 
       },
       gap: (from, to, filled) => view.note(filled ? `${to - from} bytes came from the capture (older than the console history)` : `${to - from} bytes could not be replayed (they are in the boot diagnostics log if it is kept)`),
       refused: (err) => {
+        if (err.code === 'JustificationRequired' && conn.mode === 'write') return void askReason();
         notice.textContent = `Cannot open the console: ${describeError(err)}`;
       },
     },
   );
+
+  // The gateway requires a reason for write access: ask, then attach with it (or view read-only).
+  const askReason = async () => {
+    const input = h('input', { name: 'reason', required: true, maxlength: 500, autocomplete: 'off' });
+    const ok = await confirmDialog({
+      title: 'Why do you need write access?',
+      body: `A reason is required to write to the console of ${id}. It is recorded in the audit log with your session. Cancel to open a read-only view instead.`,
+      confirmLabel: 'Connect',
+      extra: field('Reason', input, 'For example a ticket number and what you are fixing.'),
+      validate: () => (input.value.trim() ? undefined : 'Enter a reason.'),
+    });
+    if (ok) {
+      conn.setReason(input.value.trim());
+      conn.reconnectNow('write');
+    } else conn.reconnectNow('read');
+    view.focus();
+  };
 
   const paste = async (text: string) => {
     if (pasting) return void (notice.textContent = 'A paste is still being sent.');
