@@ -125,6 +125,7 @@ async function serve(args: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`ttygate: serving ${gw.url}  (data: ${gw.config.dataDir})`);
   out(`ttygate: TLS certificate SHA-256 fingerprint ${gw.fingerprint256}`);
+  out(`ttygate: web console: open ${gw.url}/ in a browser and sign in${gw.adminPassword ? ' as admin' : ''}`);
   if (gw.adminPassword) {
     const first = await gw.identity.findUserByName('admin');
     const token = gw.identity.createToken(first!.id, 'first-start', {
