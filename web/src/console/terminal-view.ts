@@ -51,6 +51,8 @@ export class TerminalView {
       scrollback: 10000,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace',
       fontSize: 14,
+      // 1.0 clips underscores of some monospace fonts in the DOM renderer.
+      lineHeight: 1.2,
       // Contrast for low vision; the theme is also WCAG AA against the background.
       minimumContrastRatio: 4.5,
       theme: { background: '#0c0c0c', foreground: '#e6e6e6', cursor: '#e6e6e6' },
