@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import type { ViewerSink } from '../../core/broker.js';
 import { ErrorCode, type ServerControlMessage } from '../../protocol/control.js';
 import { CloseCode, decodeClientFrame, encodeControl } from '../../protocol/frames.js';
-import { GW_ERR } from '../../errors.js';
+import { GW_ERR, GatewayError } from '../../errors.js';
 import type { AppDeps, Principal } from '../app-deps.js';
 import { isAllowed } from '../permissions.js';
 import { actorOf, deviceIdParam } from '../plugins/access.js';
@@ -23,6 +23,9 @@ function checkConsoleAllowed(deps: AppDeps, deviceId: string): void {
   }
   if (runtime.spec.console?.enabled === false) throw GW_ERR.consoleDisabled(`the serial console is disabled on device "${deviceId}" (console.enabled: false)`);
   if (runtime.spec.bootDiagnostics?.enabled === false) throw GW_ERR.bootDiagnosticsDisabled(deviceId);
+  // The driver's last open said the user must act first (an Azure VM stopped, its console disabled).
+  const refusal = runtime.refusal;
+  if (refusal) throw new GatewayError(refusal.code, 409, refusal.message);
 }
 
 export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
