@@ -113,7 +113,7 @@ export class AzureDriver implements DeviceDriver<AzureDeviceSpec> {
       let connection: SimpleConnection | undefined;
       const controls = new AzureControls(arm, target, { connectionString: url }, (action) => {
         connection?.fireDeviceEvent(deviceEventFor(action));
-        this.forget(spec.id, action);
+        this.refresh(spec, action);
       });
       connection = new SimpleConnection(transport, controls);
       transport.release();
@@ -124,7 +124,7 @@ export class AzureDriver implements DeviceDriver<AzureDeviceSpec> {
   }
 
   offlineControls(spec: AzureDeviceSpec): DeviceControls {
-    return new AzureControls(this.client(spec), targetOf(spec), undefined, (action) => this.forget(spec.id, action));
+    return new AzureControls(this.client(spec), targetOf(spec), undefined, (action) => this.refresh(spec, action));
   }
 
   /** A scale set without an instanceId: one device per instance Azure lists, ids `ID/INSTANCEID`, group ID. */
@@ -138,10 +138,16 @@ export class AzureDriver implements DeviceDriver<AzureDeviceSpec> {
     return this.infos.get(spec.id);
   }
 
-  /** After a power action the cached power state is stale: say so rather than show the old one. */
-  private forget(id: string, action: PowerAction): void {
-    const info = this.infos.get(id);
-    if (info) Object.assign(info, { powerState: 'unknown', lastPowerAction: action, checkedAt: new Date().toISOString() });
+  /** After a power action the cached state is stale: mark it unknown, then read the instance view again. */
+  private refresh(spec: AzureDeviceSpec, action: PowerAction): void {
+    const info = this.infos.get(spec.id) ?? {};
+    this.infos.set(spec.id, Object.assign(info, { powerState: 'unknown', lastPowerAction: action, checkedAt: new Date().toISOString() }));
+    this.client(spec)
+      .vmStatus(targetOf(spec))
+      .then((s) => Object.assign(info, { powerState: s.powerState, bootDiagnostics: { enabled: s.bootDiagnosticsEnabled }, checkedAt: new Date().toISOString() }))
+      .catch(() => {
+        // The state stays "unknown"; the next open (or power action) reads it again and reports any error.
+      });
   }
 }
 

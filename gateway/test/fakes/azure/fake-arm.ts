@@ -79,6 +79,8 @@ export class FakeArm {
   readonly vms: FakeVm[] = [];
   readonly consoleDisabled = new Set<string>();
   readonly operations = new Map<string, Operation>();
+  /** The x-ms-request-id given to each request, in order. */
+  readonly requestIds: Array<{ method: string; path: string; requestId: string }> = [];
   /** Page size for list operations (small, so nextLink paging is exercised). */
   pageSize = 2;
 
@@ -113,6 +115,7 @@ export class FakeArm {
     const requestId = randomUUID();
     res.setHeader('x-ms-request-id', requestId);
     const url = new URL(req.url ?? '/', this.origin());
+    this.requestIds.push({ method: req.method ?? '', path: url.pathname, requestId });
     const auth = req.headers.authorization ?? '';
     const token = /^Bearer (.+)$/.exec(auth)?.[1];
     const issued = token ? this.login.tokens.get(token) : undefined;
@@ -173,6 +176,7 @@ export class FakeArm {
     }
     if (rest === '/retrieveBootDiagnosticsData' && req.method === 'POST') {
       if (vm.denied.has('read')) return this.forbidden(res, `${type}/retrieveBootDiagnosticsData/action`, resource!);
+      // Not documented: the gateway checks diagnosticsProfile first (as Azure's CLI does), so this answer is not relied on.
       if (!vm.bootDiagnostics) return json(res, 409, { error: { code: 'OperationNotAllowed', message: 'Boot diagnostics is not enabled for this VM.' } });
       return json(res, 200, { consoleScreenshotBlobUri: this.peers.sasUri(vm, 'screenshot'), serialConsoleLogBlobUri: this.peers.sasUri(vm, 'serial') });
     }
