@@ -170,7 +170,13 @@ export class DeviceRuntime implements RuntimeEvents {
    */
   controls(): DeviceControls {
     if (this.connection) return this.connection.controls;
-    const offline = this.driver.offlineControls?.(this.spec);
+    let offline: DeviceControls | undefined;
+    try {
+      offline = this.driver.offlineControls?.(this.spec);
+    } catch (err) {
+      // E.g. a cloud credential that cannot be built: the device is unavailable, for that reason.
+      throw GW_ERR.deviceUnavailable(this.spec.id, `${this._state} (${(err as Error).message})`);
+    }
     if (!offline) throw GW_ERR.deviceUnavailable(this.spec.id, this.lastError ? `${this._state} (${this.lastError})` : this._state);
     return {
       capabilities: () => offline.capabilities(),
