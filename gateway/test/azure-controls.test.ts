@@ -11,6 +11,7 @@ import { azureDevice, azureYaml, SUB, SUB_CONSOLE_OFF } from './fakes/azure/azur
 import { startTestGateway, waitFor, type TestGateway } from './support/harness.js';
 
 const BAD_SECRET_ENV = 'TTYGATE_TEST_AZURE_BAD_SECRET';
+const SUB_RG_ONLY = '33333333-3333-3333-3333-333333333333';
 
 describe('Azure VM controls and state through the gateway', { concurrency: false }, () => {
   let fake: FakeAzure;
@@ -26,6 +27,8 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
     for (const name of ['app1', 'app2', 'nodiag', 'locked', 'noconsole', 'flaky']) vm[name] = fake.addVm({ subscriptionId: SUB, resourceGroup: 'rg1', name });
     vm.stopped1 = fake.addVm({ subscriptionId: SUB, resourceGroup: 'rg1', name: 'stopped1', powerState: 'deallocated' });
     vm.offsub = fake.addVm({ subscriptionId: SUB_CONSOLE_OFF, resourceGroup: 'rg2', name: 'offsub' });
+    vm.rgonly = fake.addVm({ subscriptionId: SUB_RG_ONLY, resourceGroup: 'rg3', name: 'rgonly' });
+    fake.arm.consoleServicesDenied.add(SUB_RG_ONLY);
     vm.nodiag!.bootDiagnostics = false;
     vm.locked!.denied = new Set(['power']);
     vm.noconsole!.denied = new Set(['console']);
@@ -41,6 +44,7 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
         'devices:',
         ...['app1', 'app2', 'nodiag', 'locked', 'noconsole', 'flaky', 'stopped1'].map((n) => azureDevice(n, t(n))),
         azureDevice('offsub', `subscriptionId: '${SUB_CONSOLE_OFF}', resourceGroup: rg2, vm: offsub`),
+        azureDevice('rgonly', `subscriptionId: '${SUB_RG_ONLY}', resourceGroup: rg3, vm: rgonly`),
         azureDevice('badcred', t('app2'), 'cloud: badcred'),
         azureDevice('web-vmss', `subscriptionId: '${SUB}', resourceGroup: rg1, scaleSet: web-vmss`),
       ].join('\n'),
@@ -169,6 +173,11 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
     }, 5000, 'app1 running in its state');
     assert.deepEqual(on.body.platform.consoleServices, { disabled: false });
     assert.equal(on.body.platform.lastPowerAction, 'restart');
+    // An identity granted only on a resource group cannot read the subscription's switch: shown as unknown, and the console still opens.
+    await waitFor(async () => (gw.devices.get('rgonly')!.state === 'connected' ? true : undefined), 10_000, 'rgonly connected');
+    const rg = await gw.api('GET', '/api/v1/devices/rgonly', reader);
+    assert.equal(rg.body.platform.consoleServices.disabled, null);
+    assert.match(rg.body.platform.consoleServices.error, /403.*consoleServices\/read/);
   });
 
   it('boot diagnostics: Azure\'s serial log and screenshot through the usual endpoints; disabled says how to enable', async () => {

@@ -80,10 +80,20 @@ export class AzureDriver implements DeviceDriver<AzureDeviceSpec> {
       target = targetOf(spec);
       const arm = this.client(spec);
       const what = describeTarget(target);
-      const disabled = await arm.consoleDisabled(target.subscriptionId);
-      const info: Record<string, unknown> = { cloud: arm.cloud.name, consoleServices: { disabled }, checkedAt: new Date().toISOString() };
+      // The switch lives at subscription scope; an identity granted only on a resource group may not read it
+      // (403). Then it is reported as unknown and connect goes ahead: Azure still enforces the switch itself.
+      let disabled: boolean | null;
+      let switchError: string | undefined;
+      try {
+        disabled = await arm.consoleDisabled(target.subscriptionId);
+      } catch (err) {
+        if (!(err instanceof AzureArmError && (err.statusCode === 403 || err.statusCode === 404))) throw err;
+        disabled = null;
+        switchError = err.message;
+      }
+      const info: Record<string, unknown> = { cloud: arm.cloud.name, consoleServices: { disabled, ...(switchError ? { error: switchError } : {}) }, checkedAt: new Date().toISOString() };
       this.infos.set(spec.id, info);
-      if (disabled) {
+      if (disabled === true) {
         throw new AttachRefusedError(
           'ConsoleDisabled',
           `Azure's serial console is disabled for subscription ${target.subscriptionId} (consoleServices/default: disabled): a subscription owner can enable it with "az serial-console enable"`,

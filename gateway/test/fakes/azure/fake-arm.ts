@@ -78,6 +78,8 @@ const API = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 export class FakeArm {
   readonly vms: FakeVm[] = [];
   readonly consoleDisabled = new Set<string>();
+  /** Subscriptions where the identity may not read consoleServices (it was granted only on a resource group). */
+  readonly consoleServicesDenied = new Set<string>();
   readonly operations = new Map<string, Operation>();
   /** The x-ms-request-id given to each request, in order. */
   readonly requestIds: Array<{ method: string; path: string; requestId: string }> = [];
@@ -146,6 +148,7 @@ export class FakeArm {
     }
 
     if ((m = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.SerialConsole\/consoleServices\/default$/.exec(p)) && req.method === 'GET') {
+      if (this.consoleServicesDenied.has(m[1]!)) return this.forbidden(res, 'Microsoft.SerialConsole/consoleServices/read', `/subscriptions/${m[1]}`);
       return json(res, 200, { properties: { disabled: this.consoleDisabled.has(m[1]!) } });
     }
 
