@@ -24,7 +24,7 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
   before(async () => {
     fake = await FakeAzure.start();
     const t = (name: string) => `subscriptionId: '${SUB}', resourceGroup: rg1, vm: ${name}`;
-    for (const name of ['app1', 'app2', 'nodiag', 'locked', 'noconsole', 'flaky']) vm[name] = fake.addVm({ subscriptionId: SUB, resourceGroup: 'rg1', name });
+    for (const name of ['app1', 'app2', 'nodiag', 'locked', 'noconsole', 'flaky', 'redirect']) vm[name] = fake.addVm({ subscriptionId: SUB, resourceGroup: 'rg1', name });
     vm.stopped1 = fake.addVm({ subscriptionId: SUB, resourceGroup: 'rg1', name: 'stopped1', powerState: 'deallocated' });
     vm.offsub = fake.addVm({ subscriptionId: SUB_CONSOLE_OFF, resourceGroup: 'rg2', name: 'offsub' });
     vm.rgonly = fake.addVm({ subscriptionId: SUB_RG_ONLY, resourceGroup: 'rg3', name: 'rgonly' });
@@ -42,7 +42,7 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
       [
         az.yaml,
         'devices:',
-        ...['app1', 'app2', 'nodiag', 'locked', 'noconsole', 'flaky', 'stopped1'].map((n) => azureDevice(n, t(n))),
+        ...['app1', 'app2', 'nodiag', 'locked', 'noconsole', 'flaky', 'redirect', 'stopped1'].map((n) => azureDevice(n, t(n))),
         azureDevice('offsub', `subscriptionId: '${SUB_CONSOLE_OFF}', resourceGroup: rg2, vm: offsub`),
         azureDevice('rgonly', `subscriptionId: '${SUB_RG_ONLY}', resourceGroup: rg3, vm: rgonly`),
         azureDevice('badcred', t('app2'), 'cloud: badcred'),
@@ -114,6 +114,15 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
     assert.ok(failed, 'a failed row');
     const started = fake.arm.requestIds.find((x) => x.method === 'POST' && x.path.endsWith('/virtualMachines/flaky/restart'))!;
     assert.equal(failed.details.requestId, started.requestId);
+  });
+
+  it('a polling header naming another host: the ARM token is not sent there; polling stops and the failure is reported', async () => {
+    vm.redirect!.pollOrigin = fake.origin('evil');
+    const r = await gw.api('POST', '/api/v1/devices/redirect/power', token, { action: 'restart' });
+    assert.equal(r.status, 502, r.text);
+    assert.match(r.body.error.message, new RegExp(`refused to send an ARM request to ${fake.origin('evil').replace(/\./g, '\\.')}`));
+    assert.equal(fake.log.of('evil').length, 0, 'nothing reached the other host');
+    assert.ok(rows('redirect', 'device.power.restart').some((x) => x.outcome === 'failed' && typeof x.details.requestId === 'string'));
   });
 
   it('off (forced), state from the instance view, attach refused while stopped, on, and the console comes back', async () => {

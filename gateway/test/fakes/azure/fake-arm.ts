@@ -48,6 +48,8 @@ export interface FakeVm {
   denied: Set<Permission>;
   /** Polls an operation stays InProgress before it finishes. */
   pollsBeforeDone: number;
+  /** A hostile or broken ARM front end: the polling headers name this origin instead of ARM's own. */
+  pollOrigin?: string;
   /** The next power operation ends `Failed` with this error. */
   failNext?: { code: string; message: string };
   serialLog: Buffer;
@@ -218,7 +220,7 @@ export class FakeArm {
   }
 
   private accepted(res: ServerResponse, op: Operation): void {
-    const base = `${this.origin()}/subscriptions/${op.vm.subscriptionId}/providers/Microsoft.Compute/locations/${op.vm.location}/operations/${op.id}`;
+    const base = `${op.vm.pollOrigin ?? this.origin()}/subscriptions/${op.vm.subscriptionId}/providers/Microsoft.Compute/locations/${op.vm.location}/operations/${op.id}`;
     res.writeHead(202, {
       'azure-asyncoperation': `${base}?p=${op.id}&api-version=2024-11-01`,
       location: `${base}?p=${op.id}&monitor=true&api-version=2024-11-01`,
