@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DEVICE_KINDS, type DeviceSpec } from './devices/device-spec.js';
+import { AZURE_ENVIRONMENTS, type AzureConfig } from './devices/azure/azure-config.js';
 
 export interface GatewayConfig {
   listen: { host: string; port: number };
@@ -37,6 +38,8 @@ export interface GatewayConfig {
     historyBytes: number;
   };
   emulator: { imagesDir?: string; accel: 'tcg' | 'kvm' };
+  /** Azure clouds and credentials for `azure` devices. */
+  azure: AzureConfig;
   devices: DeviceSpec[];
 }
 
@@ -128,11 +131,90 @@ export const deviceSchema = {
       },
     },
     {
+      // An Azure VM (vm) or scale-set instance (scaleSet + instanceId); scaleSet alone is a group of its instances.
+      additionalProperties: false,
+      required: ['subscriptionId', 'resourceGroup'],
+      // `description` on a `not` is the message describeSchemaError gives when it fails.
+      anyOf: [{ required: ['vm'] }, { required: ['scaleSet'] }],
+      not: { required: ['vm', 'scaleSet'], description: 'give either vm, or scaleSet (with instanceId for one instance), not both' },
+      dependencies: { instanceId: ['scaleSet'] },
+      properties: {
+        ...common,
+        kind: { const: 'azure' },
+        cloud: { type: 'string', pattern: ID },
+        subscriptionId: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
+        resourceGroup: { type: 'string', pattern: '^[-\\w._()]{1,90}$' },
+        vm: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^/\\\\?#]+$' },
+        scaleSet: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^/\\\\?#]+$' },
+        instanceId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^/\\\\?#]+$' },
+      },
+    },
+    {
       // An in-memory device that echoes what is written (demos and tests).
       additionalProperties: false,
       properties: { ...common, kind: { const: 'loopback' }, echo: { type: 'boolean' }, greeting: { type: 'string', maxLength: 4096 } },
     },
   ],
+} as const;
+
+const httpsUrl = { type: 'string', pattern: '^https://[^\\s/?#]+(/[^\\s?#]*)?$' } as const;
+const hostPatterns = { type: 'array', items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d{1,5})?$' } } as const;
+const guid = { type: 'string', minLength: 1, maxLength: 200 } as const;
+/** Credentials: secrets only by file or environment-variable name (inline secrets are refused before this runs). */
+const azureCredentialSchema = {
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: [
+    { additionalProperties: false, properties: { type: { const: 'default' }, tenantId: guid, managedIdentityClientId: guid } },
+    { additionalProperties: false, properties: { type: { const: 'managedIdentity' }, clientId: guid, resourceId: { type: 'string', pattern: '^/subscriptions/' } } },
+    {
+      additionalProperties: false,
+      required: ['tenantId', 'clientId'],
+      oneOf: [{ required: ['secretFile'] }, { required: ['secretEnv'] }],
+      properties: { type: { const: 'clientSecret' }, tenantId: guid, clientId: guid, secretFile: { type: 'string', minLength: 1 }, secretEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+    },
+    {
+      additionalProperties: false,
+      required: ['tenantId', 'clientId'],
+      oneOf: [{ required: ['certificateFile'] }, { required: ['certificateEnv'] }],
+      properties: {
+        type: { const: 'clientCertificate' },
+        tenantId: guid,
+        clientId: guid,
+        certificateFile: { type: 'string', minLength: 1 },
+        certificateEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        sendCertificateChain: { type: 'boolean' },
+      },
+    },
+    { additionalProperties: false, properties: { type: { const: 'workloadIdentity' }, tenantId: guid, clientId: guid, tokenFile: { type: 'string', minLength: 1 } } },
+  ],
+} as const;
+const azureSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    defaultCloud: { type: 'string', pattern: ID },
+    pollIntervalMs: { type: 'integer', minimum: 10, maximum: 60000 },
+    clouds: {
+      type: 'object',
+      propertyNames: { pattern: ID },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          environment: { enum: [...AZURE_ENVIRONMENTS] },
+          armEndpoint: httpsUrl,
+          authorityHost: httpsUrl,
+          scope: { type: 'string', pattern: '^https://\\S+$' },
+          consoleHosts: hostPatterns,
+          storageHosts: hostPatterns,
+          caFile: { type: 'string', minLength: 1 },
+          credential: azureCredentialSchema,
+        },
+      },
+    },
+  },
 } as const;
 
 const configSchema = {
@@ -186,11 +268,12 @@ const configSchema = {
       additionalProperties: false,
       properties: { imagesDir: { type: 'string' }, accel: { enum: ['tcg', 'kvm'] } },
     },
+    azure: azureSchema,
     devices: { type: 'array', items: deviceSchema },
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, discriminator: true, strict: false });
+const ajv = new Ajv({ allErrors: false, discriminator: true, strict: false, verbose: true });
 const validateConfig = ajv.compile(configSchema);
 export const validateDevice = ajv.compile(deviceSchema);
 
@@ -205,6 +288,8 @@ export function describeSchemaError(e: ErrorObject, root = 'config'): string {
   if (e.keyword === 'additionalProperties') return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
   if (e.keyword === 'required') return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
   if (e.keyword === 'enum') return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'not' && typeof (e.schema as { description?: unknown })?.description === 'string') return `${where}: ${(e.schema as { description: string }).description}`;
+  if (e.keyword === 'anyOf' && e.instancePath.startsWith('/devices/')) return `${where}: an azure device needs vm, or scaleSet (with instanceId for one instance)`;
   if (e.keyword === 'discriminator') return `${where}.kind: must be one of ${DEVICE_KINDS.map((k) => `"${k}"`).join(', ')}`;
   return `${where}: ${e.message ?? 'is invalid'}`;
 }
@@ -239,8 +324,44 @@ function withDefaults(raw: Partial<GatewayConfig>, baseDir: string): GatewayConf
       historyBytes: raw.console?.historyBytes ?? 1024 * 1024,
     },
     emulator: { ...(raw.emulator?.imagesDir ? { imagesDir: resolve(baseDir, raw.emulator.imagesDir) } : {}), accel: raw.emulator?.accel ?? 'tcg' },
+    azure: azureWithDefaults(raw.azure, baseDir),
     devices: raw.devices ?? [],
   };
+}
+
+/** Relative caFile / secretFile / certificateFile / tokenFile paths resolve against the config file's directory. */
+function azureWithDefaults(raw: Partial<AzureConfig> | undefined, baseDir: string): AzureConfig {
+  const clouds: AzureConfig['clouds'] = {};
+  for (const [name, c] of Object.entries(raw?.clouds ?? {})) {
+    const cred = c.credential ? { ...c.credential } : undefined;
+    if (cred) for (const k of ['secretFile', 'certificateFile', 'tokenFile'] as const) if (k in cred && typeof (cred as Record<string, unknown>)[k] === 'string') (cred as Record<string, string>)[k] = resolve(baseDir, (cred as Record<string, string>)[k]!);
+    clouds[name] = { ...c, ...(c.caFile ? { caFile: resolve(baseDir, c.caFile) } : {}), ...(cred ? { credential: cred } : {}) };
+  }
+  return { defaultCloud: raw?.defaultCloud ?? 'default', clouds, ...(raw?.pollIntervalMs !== undefined ? { pollIntervalMs: raw.pollIntervalMs } : {}) };
+}
+
+/** Fields that would put a secret into the config file: refused with a message saying where secrets go. */
+const INLINE_SECRET_FIELDS = ['clientSecret', 'secret', 'password', 'certificate', 'privateKey', 'token', 'accessToken'];
+
+function refuseInlineSecrets(raw: unknown, file: string): void {
+  const clouds = (raw as { azure?: { clouds?: Record<string, { credential?: Record<string, unknown> }> } })?.azure?.clouds;
+  if (!clouds || typeof clouds !== 'object') return;
+  for (const [name, c] of Object.entries(clouds)) {
+    const cred = c?.credential;
+    if (!cred || typeof cred !== 'object') continue;
+    for (const k of INLINE_SECRET_FIELDS) {
+      if (k in cred) {
+        throw new ConfigError(
+          `${file}: config.azure.clouds.${name}.credential.${k}: secrets are not accepted in the config file: use secretFile/secretEnv (client secret) or certificateFile/certificateEnv (certificate)`,
+        );
+      }
+    }
+  }
+}
+
+/** The process environment, for `secretEnv`/`certificateEnv` (this module is the only reader of process.env). */
+export function processEnvironment(): Readonly<Record<string, string | undefined>> {
+  return process.env;
 }
 
 /** Parses and validates a config text; throws ConfigError naming the file and the field. */
@@ -251,10 +372,16 @@ export function parseConfig(text: string, file: string, baseDir: string): Gatewa
   } catch (err) {
     throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message}`);
   }
+  refuseInlineSecrets(raw, file);
   if (!validateConfig(raw)) {
     throw new ConfigError(`${file}: ${describeSchemaError(validateConfig.errors![0]!)}`);
   }
   const config = withDefaults(raw as Partial<GatewayConfig>, baseDir);
+  for (const [i, d] of config.devices.entries()) {
+    if (d.kind !== 'azure') continue;
+    const cloud = d.cloud ?? config.azure.defaultCloud;
+    if (!config.azure.clouds[cloud] && cloud !== 'default') throw new ConfigError(`${file}: config.devices[${i}].cloud: no cloud "${cloud}" in azure.clouds`);
+  }
   const ids = new Set<string>();
   for (const [i, d] of config.devices.entries()) {
     if (ids.has(d.id)) throw new ConfigError(`${file}: config.devices[${i}].id: duplicate device id "${d.id}"`);

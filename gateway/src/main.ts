@@ -10,11 +10,12 @@ import type { FastifyInstance } from 'fastify';
 import { SqliteAuditLog } from './audit/sqlite-audit-log.js';
 import type { AuditInput } from './audit/audit-log.js';
 import { CaptureRegistry } from './capture/capture-registry.js';
-import { loadConfig, type GatewayConfig } from './config.js';
+import { loadConfig, processEnvironment, type GatewayConfig } from './config.js';
 import { openDatabase, DATABASE_FILE, type Db } from './db/database.js';
 import { LoopbackDriver } from './devices/loopback/loopback-driver.js';
 import { QemuDriver } from './devices/qemu/qemu-driver.js';
 import { QemuSocketDriver } from './devices/qemu-socket/qemu-socket-driver.js';
+import { AzureDriver } from './devices/azure/azure-driver.js';
 import { DriverRegistry } from './devices/registry.js';
 import { SerialPortDriver } from './devices/serial/serialport-driver.js';
 import { TcpDriver } from './devices/tcp/tcp-driver.js';
@@ -135,6 +136,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     .register(new TcpDriver())
     .register(new QemuSocketDriver())
     .register(new QemuDriver({ stateDir: join(config.dataDir, 'vms'), accel: config.emulator.accel, ...(config.emulator.imagesDir ? { imagesDir: config.emulator.imagesDir } : {}) }))
+    .register(new AzureDriver({ azure: config.azure, env: processEnvironment(), ...(config.azure.pollIntervalMs !== undefined ? { pollIntervalMs: config.azure.pollIntervalMs } : {}) }))
     .register(new LoopbackDriver());
   const captures = new CaptureRegistry(join(config.dataDir, 'captures'));
   let devices: DeviceManager | undefined;

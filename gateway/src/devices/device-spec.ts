@@ -61,6 +61,21 @@ export interface TcpDeviceSpec extends DeviceCommon {
   tls?: boolean | { ca?: string; servername?: string; rejectUnauthorized?: boolean };
 }
 
+/**
+ * An Azure VM through ARM and Azure's serial console: `vm`, or a scale-set instance (`scaleSet` +
+ * `instanceId`). `scaleSet` without `instanceId` is a group: one device `ID/INSTANCEID` per instance
+ * Azure lists. `cloud` names an entry of the config's `azure.clouds` (default `azure.defaultCloud`).
+ */
+export interface AzureDeviceSpec extends DeviceCommon {
+  kind: 'azure';
+  cloud?: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  vm?: string;
+  scaleSet?: string;
+  instanceId?: string;
+}
+
 /** An in-memory device (devices/loopback): echoes what is written. For tests, demos and e2e fixtures. */
 export interface LoopbackDeviceSpec extends DeviceCommon {
   kind: 'loopback';
@@ -70,6 +85,6 @@ export interface LoopbackDeviceSpec extends DeviceCommon {
   greeting?: string;
 }
 
-export type DeviceSpec = SerialDeviceSpec | QemuDeviceSpec | QemuSocketDeviceSpec | TcpDeviceSpec | LoopbackDeviceSpec;
+export type DeviceSpec = SerialDeviceSpec | QemuDeviceSpec | QemuSocketDeviceSpec | TcpDeviceSpec | AzureDeviceSpec | LoopbackDeviceSpec;
 export type DeviceKind = DeviceSpec['kind'];
-export const DEVICE_KINDS = ['serial', 'qemu', 'qemu-socket', 'tcp', 'loopback'] as const satisfies readonly DeviceKind[];
+export const DEVICE_KINDS = ['serial', 'qemu', 'qemu-socket', 'tcp', 'azure', 'loopback'] as const satisfies readonly DeviceKind[];

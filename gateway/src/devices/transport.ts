@@ -57,19 +57,51 @@ export class NotSupportedError extends Error {
   }
 }
 
+/** What a completed control reports for the audit row (e.g. a cloud's request id). */
+export interface ControlOutcome {
+  details?: Record<string, unknown>;
+}
+
+/**
+ * `force`: for `off`, cut power without asking the guest to shut down. Kinds whose `off` is always
+ * immediate (relays, QEMU) ignore it; Azure's `off` is graceful unless forced (skipShutdown).
+ */
+export interface PowerOptions {
+  force?: boolean;
+}
+
 /**
  * The controls of one open device. Each method resolves when the device accepted the action and
- * rejects with NotSupportedError (what the kind cannot do) or another Error (it failed).
+ * rejects with NotSupportedError (what the kind cannot do) or another Error (it failed). A control
+ * may resolve with a {@link ControlOutcome} whose details go into the audit row of its completion,
+ * and an error may carry `auditDetails` for the failure row.
  */
 export interface DeviceControls {
   capabilities(): Capabilities;
   sendBreak(): Promise<void>;
   /** `keys`: one key or a sequence (`reisub`), each sent after its own BREAK. */
-  sysrq(keys: string): Promise<void>;
-  nmi(): Promise<void>;
-  power(action: PowerAction): Promise<void>;
-  /** PNG bytes of the VGA console (QEMU kinds). */
+  sysrq(keys: string): Promise<void | ControlOutcome>;
+  nmi(): Promise<void | ControlOutcome>;
+  power(action: PowerAction, options?: PowerOptions): Promise<void | ControlOutcome>;
+  /** The VGA console as an image (PNG for QEMU kinds; Azure's boot diagnostics may give BMP). */
   screenshot(): Promise<Uint8Array>;
+  /** Kinds whose platform keeps its own serial log (Azure boot diagnostics): that log's bytes. */
+  serialLog?(): Promise<Uint8Array>;
+}
+
+/**
+ * `open` failed for a reason the user must fix, not a passing fault (a cloud VM that is stopped, a
+ * console switched off by the platform). The runtime keeps retrying, and attach is refused with
+ * `code` (409) and this message meanwhile.
+ */
+export class AttachRefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AttachRefusedError';
+  }
 }
 
 /** Device lifecycle events besides bytes (e.g. a QEMU guest resetting or powering off). */
@@ -92,4 +124,10 @@ export interface DeviceDriver<S extends DeviceSpec = DeviceSpec> {
   open(spec: S, signal?: AbortSignal): Promise<DeviceConnection>;
   /** Releases whatever the driver keeps for `spec` between opens (e.g. stops its QEMU). */
   shutdown?(spec: S): Promise<void>;
+  /** Controls that work while the line is down (a cloud API's power on for a stopped VM). */
+  offlineControls?(spec: S): DeviceControls;
+  /** Devices a definition stands for when only the platform knows them (a cloud scale set's instances); undefined: just `spec`. */
+  expand?(spec: S): Promise<DeviceSpec[] | undefined>;
+  /** Platform state to show with the device (power state, platform switches), as last seen. */
+  info?(spec: S): Record<string, unknown> | undefined;
 }

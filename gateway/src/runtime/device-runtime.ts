@@ -4,7 +4,7 @@ import { Broker } from '../core/broker.js';
 import { Emitter, type Event } from '../core/event.js';
 import type { CaptureStore } from '../capture/capture-store.js';
 import type { DeviceSpec } from '../devices/device-spec.js';
-import type { Capabilities, DeviceConnection, DeviceControls, DeviceDriver } from '../devices/transport.js';
+import { AttachRefusedError, type Capabilities, type DeviceConnection, type DeviceControls, type DeviceDriver } from '../devices/transport.js';
 import { GW_ERR } from '../errors.js';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -39,6 +39,8 @@ export class DeviceRuntime implements RuntimeEvents {
   private connection: DeviceConnection | undefined;
   private _state: RuntimeState = 'connecting';
   private lastError: string | undefined;
+  /** The last open failure when it was a refusal the user must act on (VM stopped, console disabled). */
+  private lastRefusal: AttachRefusedError | undefined;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private everConnected = false;
@@ -113,6 +115,7 @@ export class DeviceRuntime implements RuntimeEvents {
       this.connection = conn;
       this.attempt = 0;
       this.lastError = undefined;
+      this.lastRefusal = undefined;
       conn.transport.onData((bytes) => {
         this.opts.onBytes?.('fromDevice', bytes.length);
         this.capture.append(bytes);
@@ -142,6 +145,7 @@ export class DeviceRuntime implements RuntimeEvents {
     } catch (err) {
       if (this.stopped()) return;
       this.lastError = (err as Error).message;
+      this.lastRefusal = err instanceof AttachRefusedError ? err : undefined;
       this._state = this.everConnected ? 'disconnected' : 'connecting';
       if (this.attempt === 0) this.lineEmitter.fire({ type: 'open-failed', error: this.lastError });
       this.scheduleRetry();
@@ -152,18 +156,69 @@ export class DeviceRuntime implements RuntimeEvents {
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)]!;
     this.attempt++;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delay);
     this.retryTimer.unref();
   }
 
-  /** The open line's controls; DeviceUnavailable (503) while it is down. */
+  /**
+   * The open line's controls. While it is down: the driver's offline controls if it has them (a cloud
+   * VM's power on), else DeviceUnavailable (503). A power action through offline controls retries the
+   * line at once (the VM was just started), instead of waiting out the backoff.
+   */
   controls(): DeviceControls {
-    if (!this.connection) throw GW_ERR.deviceUnavailable(this.spec.id, this.lastError ? `${this._state} (${this.lastError})` : this._state);
-    return this.connection.controls;
+    if (this.connection) return this.connection.controls;
+    let offline: DeviceControls | undefined;
+    try {
+      offline = this.driver.offlineControls?.(this.spec);
+    } catch (err) {
+      // E.g. a cloud credential that cannot be built: the device is unavailable, for that reason.
+      throw GW_ERR.deviceUnavailable(this.spec.id, `${this._state} (${(err as Error).message})`);
+    }
+    if (!offline) throw GW_ERR.deviceUnavailable(this.spec.id, this.lastError ? `${this._state} (${this.lastError})` : this._state);
+    return {
+      capabilities: () => offline.capabilities(),
+      sendBreak: () => offline.sendBreak(),
+      sysrq: (keys) => offline.sysrq(keys),
+      nmi: () => offline.nmi(),
+      screenshot: () => offline.screenshot(),
+      ...(offline.serialLog ? { serialLog: () => offline.serialLog!() } : {}),
+      power: async (action, options) => {
+        const outcome = await offline.power(action, options);
+        this.retryNow();
+        return outcome;
+      },
+    };
   }
 
   capabilities(): Capabilities | undefined {
-    return this.connection?.controls.capabilities();
+    if (this.connection) return this.connection.controls.capabilities();
+    try {
+      return this.driver.offlineControls?.(this.spec).capabilities();
+    } catch {
+      // The driver cannot build offline controls (e.g. a misconfigured cloud): the view shows none, the error field says why.
+      return undefined;
+    }
+  }
+
+  /** Why attach is refused while the line is down, when the driver said it needs the user (VM stopped…). */
+  get refusal(): AttachRefusedError | undefined {
+    return this.connection ? undefined : this.lastRefusal;
+  }
+
+  /** What the driver reports about the device's platform (e.g. an Azure VM's power state). */
+  info(): Record<string, unknown> | undefined {
+    return this.driver.info?.(this.spec);
+  }
+
+  /** Reconnects now if the line is down and waiting for its next retry. */
+  retryNow(): void {
+    if (this.connection || this.stopped() || this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.connect();
   }
 
   /** Closes the line, stops what the driver runs for it, ends every session, flushes the capture. */

@@ -7,7 +7,7 @@ import type { Session, ViewerSink } from '../../core/broker.js';
 import { checkSession } from '../../core/session-timeouts.js';
 import { ErrorCode, NoticeCode, type ServerControlMessage } from '../../protocol/control.js';
 import { CloseCode, decodeClientFrame, encodeControl } from '../../protocol/frames.js';
-import { GW_ERR } from '../../errors.js';
+import { GW_ERR, GatewayError } from '../../errors.js';
 import type { DeviceRuntime } from '../../runtime/device-runtime.js';
 import type { AccessChange, AppDeps, Principal } from '../app-deps.js';
 import { reasonSchema } from '../justification.js';
@@ -31,6 +31,9 @@ function checkConsoleAllowed(deps: AppDeps, deviceId: string): void {
   }
   if (runtime.spec.console?.enabled === false) throw GW_ERR.consoleDisabled(`the serial console is disabled on device "${deviceId}" (console.enabled: false)`);
   if (runtime.spec.bootDiagnostics?.enabled === false) throw GW_ERR.bootDiagnosticsDisabled(deviceId);
+  // The driver's last open said the user must act first (an Azure VM stopped, its console disabled).
+  const refusal = runtime.refusal;
+  if (refusal) throw new GatewayError(refusal.code, 409, refusal.message);
 }
 
 const can = (p: Principal, permission: Permission, runtime: DeviceRuntime) =>

@@ -2,7 +2,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isValidSysrqKeys } from '../../protocol/control.js';
-import { NotSupportedError, POWER_ACTIONS, type DeviceControls, type PowerAction } from '../../devices/transport.js';
+import { NotSupportedError, POWER_ACTIONS, type ControlOutcome, type DeviceControls, type PowerAction } from '../../devices/transport.js';
 import { GW_ERR, GatewayError } from '../../errors.js';
 import type { AppDeps, AuditWriter } from '../app-deps.js';
 import { actorOf, deviceIdParam } from '../plugins/access.js';
@@ -11,26 +11,38 @@ import type { DeviceManager } from '../../runtime/device-manager.js';
 
 /**
  * Runs one control on a device: writes the audit row first (if that fails, the action is refused),
- * then acts; a failure is audited too. Used by the REST routes and the WebSocket control messages.
+ * then acts; a failure is audited too. A control that reports an outcome (a cloud operation polled
+ * to completion, with its request id) gets a second row, `completed: true`, with those details; an
+ * error's `auditDetails` go into the failure row. Used by the REST routes and the WebSocket control messages.
  */
 export async function runControl(
   deps: { devices: DeviceManager; audit: AuditWriter },
   ctx: { actor: string; source?: string | undefined; deviceId: string },
   action: string,
   details: Record<string, unknown>,
-  run: (c: DeviceControls) => Promise<void>,
+  run: (c: DeviceControls) => Promise<void | ControlOutcome>,
 ): Promise<void> {
   const runtime = deps.devices.get(ctx.deviceId);
   if (!runtime) throw GW_ERR.deviceNotFound(ctx.deviceId);
   const controls = runtime.controls();
   deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details });
+  let outcome: void | ControlOutcome;
   try {
-    await run(controls);
+    outcome = await run(controls);
   } catch (err) {
     const notSupported = err instanceof NotSupportedError;
-    deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'failed', reason: (err as Error).message, details });
+    const extra = (err as { auditDetails?: Record<string, unknown> }).auditDetails;
+    deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'failed', reason: (err as Error).message, details: { ...details, ...extra } });
     if (notSupported || err instanceof GatewayError) throw err;
     throw GW_ERR.controlFailed(`${action} failed: ${(err as Error).message}`, err);
+  }
+  if (outcome?.details) {
+    try {
+      deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details: { ...details, ...outcome.details, completed: true } });
+    } catch {
+      // The action already happened and its intent row is written (fail closed held before acting);
+      // answering "failed" now would mislead the caller into repeating a power action.
+    }
   }
 }
 
@@ -70,15 +82,16 @@ export async function controlRoutes(app: FastifyInstance, deps: AppDeps): Promis
     '/api/v1/devices/:id/power',
     {
       config: { permission: 'device.power', target: 'device' },
-      schema: { body: { type: 'object', required: ['action'], additionalProperties: false, properties: { action: { enum: [...POWER_ACTIONS] }, reason } } },
+      // force: for off, no guest shutdown first (Azure's skipShutdown); kinds whose off is always immediate ignore it.
+      schema: { body: { type: 'object', required: ['action'], additionalProperties: false, properties: { action: { enum: [...POWER_ACTIONS] }, force: { type: 'boolean' }, reason } } },
     },
     async (request) => {
-      const { action, reason: given } = request.body as { action: PowerAction; reason?: string };
+      const { action, force, reason: given } = request.body as { action: PowerAction; force?: boolean; reason?: string };
       if (deps.settings.current.requireJustification && !given?.trim()) {
         deps.audit.append({ actor: actorOf(request), source: request.ip, action: `device.power.${action}`, target: deviceIdParam(request), outcome: 'denied', reason: 'no justification given', details: { action } });
         throw GW_ERR.justificationRequired(`power ${action}`);
       }
-      await runControl(deps, ctx(request), `device.power.${action}`, { action, ...justification(request) }, (c) => c.power(action));
+      await runControl(deps, ctx(request), `device.power.${action}`, { action, ...(force !== undefined ? { force } : {}), ...justification(request) }, (c) => c.power(action, force !== undefined ? { force } : {}));
       return { ok: true, action };
     },
   );

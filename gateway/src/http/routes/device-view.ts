@@ -20,6 +20,8 @@ export function deviceView(r: DeviceRuntime, source: DeviceSource | undefined, a
     capture: { startOffset: r.capture.startOffset, endOffset: r.capture.endOffset },
     sessions: r.broker.sessions().map((x) => ({ id: x.id, mode: x.mode, principal: x.principal ?? null })),
     leaseHolder: r.broker.leaseHolder ?? null,
+    /** Platform state the driver reports (an Azure VM's power state and console switch), or null. */
+    platform: r.info() ?? null,
     /** The caller's permissions on this device (present when the view is made for a caller). */
     ...(access !== undefined && { access }),
   };
