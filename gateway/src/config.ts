@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DEVICE_KINDS, type DeviceSpec } from './devices/device-spec.js';
 import { AZURE_ENVIRONMENTS, type AzureConfig } from './devices/azure/azure-config.js';
+import { sessionLimitSchemas } from './settings/runtime-settings.js';
 
 export interface GatewayConfig {
   listen: { host: string; port: number };
@@ -255,9 +256,7 @@ const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        idleTimeoutSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
-        idleWarningSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
-        maxSessionSeconds: { type: 'integer', minimum: 0, maximum: 2592000 },
+        ...sessionLimitSchemas,
         maxFrameBytes: { type: 'integer', minimum: 1024, maximum: 16777216 },
         viewerMaxBufferedBytes: { type: 'integer', minimum: 65536 },
         historyBytes: { type: 'integer', minimum: 4096 },

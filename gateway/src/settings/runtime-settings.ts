@@ -24,6 +24,13 @@ export const SETTING_KEYS = [
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
+/** JSON schemas of the console session limits (shared by the config file and the settings API). */
+export const sessionLimitSchemas = {
+  idleTimeoutSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
+  idleWarningSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
+  maxSessionSeconds: { type: 'integer', minimum: 0, maximum: 2592000 },
+} as const;
+
 /** JSON schema of `PUT /api/v1/settings`: any subset of the settings (at least one). */
 export const settingsPatchSchema = {
   type: 'object',
@@ -36,11 +43,7 @@ export const settingsPatchSchema = {
       type: 'object',
       additionalProperties: false,
       minProperties: 1,
-      properties: {
-        idleTimeoutSeconds: { type: 'integer', minimum: 0, maximum: 604800 },
-        idleWarningSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
-        maxSessionSeconds: { type: 'integer', minimum: 0, maximum: 2592000 },
-      },
+      properties: sessionLimitSchemas,
     },
   },
 } as const;
