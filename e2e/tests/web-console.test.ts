@@ -3,12 +3,14 @@
 // One gateway, two TCG guests and one loopback device serve every test (boots are the slow part):
 // - vm-a (group lab, bzImage kernel so the VGA screenshot shows the kernel): tests 5, 1, 4;
 // - vm-b (group lab): tests 2 and 6, which move the write lease and drop the link;
-// - other-1 (group other, loopback): what a user scoped to another group sees instead.
+// - other-1 (group other): a raw TCP console server (a local echo server here), which has no BREAK,
+//   NMI or power: what a user scoped to another group sees, and menu items a device cannot do.
 // The tests run in this order and build on each other where the issue says so (test 4 audits
 // test 1). Each leaves a screenshot of its final page in e2e/artifacts/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -30,10 +32,10 @@ import {
 } from '../support/browser.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CONFIG = `devices:
+const config = (tcpPort: number) => `devices:
   - { id: vm-a, kind: qemu, image: linux, group: lab, kernel: bzImage, description: "Linux VM (TCG)" }
   - { id: vm-b, kind: qemu, image: linux, group: lab }
-  - { id: other-1, kind: loopback, group: other, echo: true }
+  - { id: other-1, kind: tcp, host: 127.0.0.1, port: ${tcpPort}, protocol: raw, group: other, description: "a raw TCP console server" }
 `;
 
 // The guest image must exist (make test builds it): without it these tests cannot run at all.
@@ -41,6 +43,7 @@ const guest = await readCredentials(await resolveImage(defaultImagesDir(), 'linu
 
 let g: E2eGateway;
 let browser: BrowserHandle;
+let echoServer: Server;
 const users: Record<string, { name: string; password: string }> = {};
 
 /**
@@ -86,7 +89,10 @@ async function menu(page: Page, menuName: string, item: RegExp): Promise<void> {
 
 describe('web console end to end', { concurrency: false, timeout: 600_000 }, () => {
   before(async () => {
-    g = await startE2eGateway(CONFIG);
+    // A console server on TCP that echoes what it is sent (ser2net in raw mode, as far as the gateway can tell).
+    echoServer = createServer((sock) => sock.pipe(sock));
+    await new Promise<void>((res) => echoServer.listen(0, '127.0.0.1', res));
+    g = await startE2eGateway(config((echoServer.address() as AddressInfo).port));
     browser = await launchBrowser();
     users['alice'] = await g.addUser('alice', 'vm-contributor', '/groups/lab');
     users['bob'] = await g.addUser('bob', 'vm-contributor', '/groups/lab');
@@ -98,6 +104,7 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
   after(async () => {
     await browser?.close();
     await g?.close();
+    echoServer?.close();
     if (axeResults.length) console.log(`axe: ${axeResults.map((r) => `${r.page}: ${r.violations.length ? r.violations.map((v) => `${v.id}/${v.impact}`).join(',') : 'none'}`).join('; ')}`);
   });
 
@@ -174,12 +181,22 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       mkdirSync(join(REPO, 'docs'), { recursive: true });
       copyFileSync(await finalScreenshot(page, 'console-page'), join(REPO, 'docs', 'console.png'));
 
-      // SysRq h from the Commands menu: the dialog explains the keys, the outcome is shown.
+      // SysRq h, keyboard only: Ctrl+F6 leaves the terminal for the toolbar, Tab reaches the
+      // Commands menu, ArrowDown opens it on its first item, Enter opens the dialog (its key field
+      // focused), the dialog explains the keys, Enter sends; the outcome is shown.
       mark = (await terminalText(page)).length;
-      await menu(page, 'Commands', /Send SysRq/);
+      await page.locator('#terminal textarea').focus();
+      await page.keyboard.press('Control+F6');
+      assert.equal(await page.evaluate(() => document.activeElement?.closest('#console-toolbar') !== null), true, 'Ctrl+F6 moved focus to the toolbar');
+      for (let i = 0; i < 5 && !(await page.evaluate(() => document.activeElement?.textContent?.startsWith('Commands'))); i++) await page.keyboard.press('Tab');
+      await page.keyboard.press('ArrowDown');
+      assert.match((await page.evaluate(() => document.activeElement?.textContent)) ?? '', /^Send SysRq/);
+      await page.keyboard.press('Enter');
       const dlg = page.getByRole('dialog', { name: /Send SysRq to vm-a/ });
-      await dlg.getByRole('button', { name: /^h: Help/ }).click();
-      await dlg.getByRole('button', { name: 'Send SysRq' }).click();
+      await dlg.waitFor();
+      assert.match((await dlg.textContent()) ?? '', /REISUB/, 'the common keys and the REISUB sequence are explained');
+      await page.keyboard.type('h');
+      await page.keyboard.press('Enter');
       await page.locator('#action-outcome', { hasText: 'SysRq h: sent' }).waitFor();
       await waitForTerminal(page, /sysrq: HELP/, { from: mark });
 
@@ -293,6 +310,14 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       assert.equal(await page.locator('tr[data-device="vm-b"]').count(), 0, 'vm-b is not listed');
       await page.goto('/#/devices/vm-a/console');
       await page.getByText('This device does not exist, or you may not see it.').waitFor();
+      // What a device cannot do is disabled with the reason: a TCP console server has no power.
+      await openConsole(page, 'other-1');
+      await page.getByRole('button', { name: 'Power' }).click();
+      const restart = page.getByRole('menuitem', { name: /Restart \(graceful\)/ });
+      assert.equal(await restart.getAttribute('aria-disabled'), 'true');
+      assert.match((await restart.textContent()) ?? '', /— \S.+/, 'the reason is given');
+      await finalScreenshot(page, 'test3-device-cannot-power');
+      await page.keyboard.press('Escape');
       assert.deepEqual(outsider.problems, []);
       await finalScreenshot(page, 'test3-other-group');
     } finally {
@@ -453,6 +478,22 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
       assert.equal(attach.body.rows[0]?.details?.justification, 'INC-42 e2e check', JSON.stringify(attach.body.rows[0]));
       await owner.page.getByLabel('Require a reason for write access and power actions').uncheck();
       await owner.page.locator('.toast', { hasText: 'Require a reason off: done' }).waitFor();
+      // The role granted above: rita may now view vm-a's console, but not write or send commands.
+      const viewer = await newUserContext(browser.browser, g.url);
+      try {
+        await signIn(viewer.page, users['rita']!);
+        await openConsole(viewer.page, 'vm-a');
+        await viewer.page.locator('#status-lease', { hasText: 'You view' }).waitFor();
+        assert.equal(await viewer.page.getByRole('button', { name: 'Take over' }).isDisabled(), true);
+        await viewer.page.getByRole('button', { name: 'Commands' }).click();
+        const nmiItem = viewer.page.getByRole('menuitem', { name: /Send NMI/ });
+        assert.equal(await nmiItem.getAttribute('aria-disabled'), 'true');
+        assert.match((await nmiItem.textContent()) ?? '', /you may not/);
+        assert.deepEqual(viewer.problems, []);
+        await finalScreenshot(viewer.page, 'admin-granted-viewer');
+      } finally {
+        await viewer.context.close();
+      }
       assert.deepEqual([...owner.problems, ...user.problems], []);
       await finalScreenshot(owner.page, 'admin');
     } finally {
