@@ -96,7 +96,8 @@ export async function consolePage(main: HTMLElement, id: string): Promise<Page> 
   let pasting: { cancel: boolean } | undefined;
   const encoder = new TextEncoder();
   const view = new TerminalView(termHost, {
-    onEscapeFocus: () => takeover.offsetParent ? (takeover.disabled ? readOnly : takeover).focus() : toolbar.querySelector<HTMLElement>('button:not([disabled])')?.focus(),
+    // Ctrl+F6: to the first usable control of the toolbar (Take over when viewing, else the next).
+    onEscapeFocus: () => toolbar.querySelector<HTMLElement>('button:not([disabled]), a[href]')?.focus(),
     onData: (data) => {
       if (replaying > 0 && TERMINAL_REPORT.test(data)) return;
       if (conn.sendBytes(encoder.encode(data))) return;
