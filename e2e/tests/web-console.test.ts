@@ -439,6 +439,29 @@ describe('web console end to end', { concurrency: false, timeout: 600_000 }, () 
     }
   });
 
+  it('session limits: the idle warning is shown, the idle close is explained and not reconnected', async () => {
+    const before = (await g.api('GET', '/api/v1/settings', g.ownerToken)).body.console;
+    const set = await g.api('PUT', '/api/v1/settings', g.ownerToken, { console: { idleTimeoutSeconds: 4, idleWarningSeconds: 3 } });
+    assert.equal(set.status, 200, set.text);
+    const { page, context, problems } = await newUserContext(browser.browser, g.url);
+    try {
+      await signIn(page, users['olga']!);
+      await openConsole(page, 'other-1');
+      await page.locator('#console-notice', { hasText: /closes in \d+ s unless you type/ }).waitFor({ timeout: 10_000 });
+      await page.locator('#status-link', { hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
+      await page.locator('#console-notice', { hasText: 'closed because it was idle' }).waitFor();
+      // A deliberate close is final: the page does not attach again by itself.
+      await page.waitForTimeout(1500);
+      assert.equal(g.gw.devices.get('other-1')!.broker.sessions().filter((x) => x.principal === 'olga').length, 0);
+      assert.equal(await page.getByRole('button', { name: 'Connect' }).count(), 1, 'the user can connect again by choice');
+      assert.deepEqual(problems, []);
+      await finalScreenshot(page, 'session-idle-closed');
+    } finally {
+      await context.close();
+      await g.api('PUT', '/api/v1/settings', g.ownerToken, { console: before });
+    }
+  });
+
   it('administration (owner): users, roles, devices, switches; a switched-off console and a required reason are clear in the console page', async () => {
     const owner = await newUserContext(browser.browser, g.url);
     const user = await newUserContext(browser.browser, g.url);
