@@ -41,3 +41,4 @@ bench: setup
 
 clean:
 	npx tsc -b --clean
+	rm -rf web/dist e2e/artifacts
