@@ -5,6 +5,7 @@ import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import type { AppDeps } from './app-deps.js';
 import { installErrorHandler } from './error-handler.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { accessPlugin } from './plugins/access.js';
 import type { Permission } from './permissions.js';
 import { adminRoutes } from './routes/admin.js';
@@ -46,6 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
   });
   installErrorHandler(app);
+  installSecurityHeaders(app);
   const routeTable: RouteTableEntry[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {

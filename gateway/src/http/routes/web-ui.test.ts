@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { installSecurityHeaders } from '../security-headers.js';
 import { STYLE_NONCE_PLACEHOLDER, webUiRoutes } from './web-ui.js';
 
 describe('web UI route', () => {
@@ -16,6 +17,7 @@ describe('web UI route', () => {
     writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)');
     writeFileSync(join(root, 'assets', 'notes.txt'), 'not a served type');
     app = Fastify();
+    installSecurityHeaders(app);
     await webUiRoutes(app, { root });
     app.get('/api/v1/x', async () => ({ ok: true }));
   });
@@ -54,10 +56,13 @@ describe('web UI route', () => {
     assert.equal((await app.inject({ url: '/assets/missing.js' })).statusCode, 404);
   });
 
-  it('API answers in the same scope get the base headers and a CSP that allows nothing', async () => {
-    const r = await app.inject({ url: '/api/v1/x' });
-    assert.equal(r.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
-    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  it('API answers and 404s get the base headers and a CSP that allows nothing', async () => {
+    for (const url of ['/api/v1/x', '/no/such/route']) {
+      const r = await app.inject({ url });
+      assert.equal(r.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", url);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(r.headers['x-frame-options'], 'DENY', url);
+    }
   });
 
   it('says so when the UI is not built', async () => {

@@ -45,24 +45,7 @@ export function pageCsp(styleNonce: string): string {
   ].join('; ');
 }
 
-/** Headers for every response of the gateway (API and assets alike). */
-function baseHeaders(reply: FastifyReply): void {
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('x-frame-options', 'DENY');
-  reply.header('cross-origin-opener-policy', 'same-origin');
-  reply.header('cross-origin-resource-policy', 'same-origin');
-  reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), usb=(), serial=()');
-}
-
 export async function webUiRoutes(app: FastifyInstance, opts: { root: string | undefined }): Promise<void> {
-  // Everything this scope answers gets the base headers; API answers also get a CSP that allows
-  // nothing (a JSON or text body rendered as a page can run nothing and be framed nowhere).
-  app.addHook('onSend', async (_request, reply) => {
-    baseHeaders(reply);
-    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-  });
-
   const root = opts.root;
   const indexFile = root ? join(root, 'index.html') : undefined;
   const built = indexFile !== undefined && existsSync(indexFile);
