@@ -79,7 +79,7 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
     const admin = fake.log.of('console').filter((e) => e.method === 'POST');
     assert.ok(admin.every((e) => /^\/ws\/[0-9a-f]+\/adminCommand\/(sysrq|nmi|reset)$/.test(e.url) && e.authorization?.startsWith('Bearer ')));
     const sysrq = rows('app1', 'device.sysrq');
-    assert.ok(sysrq.some((x) => x.outcome === 'ok' && x.details.completed === true && (x.details.adminCommandRequestIds as string[])[0] === session.adminCommands[0]!.requestId), JSON.stringify(sysrq));
+    assert.ok(sysrq.some((x) => x.outcome === 'ok' && x.details.phase === 'completed' && (x.details.adminCommandRequestIds as string[])[0] === session.adminCommands[0]!.requestId), JSON.stringify(sysrq));
     assert.ok(rows('app1', 'device.nmi').some((x) => x.details.adminCommandRequestId === session.adminCommands[1]!.requestId));
     assert.ok(rows('app1', 'device.power.reset').some((x) => x.details.adminCommandRequestId === session.adminCommands[2]!.requestId));
     r = await gw.api('POST', '/api/v1/devices/app1/break', token, {});
@@ -96,7 +96,7 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
     assert.ok(polls() - before >= 3, `polled until done (${polls() - before} polls)`);
     const started = fake.arm.requestIds.filter((x) => x.method === 'POST' && x.path.endsWith('/virtualMachines/app1/restart'));
     assert.equal(started.length, 1);
-    const done = rows('app1', 'device.power.restart').find((x) => x.details.completed === true);
+    const done = rows('app1', 'device.power.restart').find((x) => x.details.phase === 'completed');
     assert.ok(done, 'a completion row');
     assert.equal(done.outcome, 'ok');
     assert.equal(done.details.requestId, started[0]!.requestId, 'the request id Azure gave the restart');
@@ -136,8 +136,8 @@ describe('Azure VM controls and state through the gateway', { concurrency: false
     await assert.rejects(gw.connect('app2', token), (e: { status?: number; body?: string }) => e.status === 409 && /VmNotRunning/.test(e.body ?? '') && /start it first/.test(e.body ?? ''));
     r = await gw.api('POST', '/api/v1/devices/app2/power', token, { action: 'on' });
     assert.equal(r.status, 200, r.text);
-    assert.ok(rows('app2', 'device.power.on').some((x) => x.details.completed === true && typeof x.details.requestId === 'string'));
-    assert.ok(rows('app2', 'device.power.off').some((x) => x.details.completed === true && x.details.skipShutdown === true));
+    assert.ok(rows('app2', 'device.power.on').some((x) => x.details.phase === 'completed' && typeof x.details.requestId === 'string'));
+    assert.ok(rows('app2', 'device.power.off').some((x) => x.details.phase === 'completed' && x.details.skipShutdown === true));
     await waitFor(async () => (gw.devices.get('app2')!.state === 'connected' ? true : undefined), 5000, 'app2 reconnected after start');
     const c = await gw.connect('app2', token);
     await c.untilControl('hello');

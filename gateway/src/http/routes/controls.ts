@@ -10,10 +10,11 @@ import { reasonSchema as reason } from '../justification.js';
 import type { DeviceManager } from '../../runtime/device-manager.js';
 
 /**
- * Runs one control on a device: writes the audit row first (if that fails, the action is refused),
- * then acts; a failure is audited too. A control that reports an outcome (a cloud operation polled
- * to completion, with its request id) gets a second row, `completed: true`, with those details; an
- * error's `auditDetails` go into the failure row. Used by the REST routes and the WebSocket control messages.
+ * Runs one control on a device: writes the audit row first, `details.phase: "requested"` (if that
+ * fails, the action is refused), then acts; a failure gets a second row (`outcome: failed`,
+ * `phase: "failed"`, with the error's `auditDetails`). A control that reports an outcome (a cloud
+ * operation polled to completion, with its request id) gets a second row, `phase: "completed"`,
+ * with those details. Used by the REST routes and the WebSocket control messages.
  */
 export async function runControl(
   deps: { devices: DeviceManager; audit: AuditWriter },
@@ -25,20 +26,20 @@ export async function runControl(
   const runtime = deps.devices.get(ctx.deviceId);
   if (!runtime) throw GW_ERR.deviceNotFound(ctx.deviceId);
   const controls = runtime.controls();
-  deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details });
+  deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details: { ...details, phase: 'requested' } });
   let outcome: void | ControlOutcome;
   try {
     outcome = await run(controls);
   } catch (err) {
     const notSupported = err instanceof NotSupportedError;
     const extra = (err as { auditDetails?: Record<string, unknown> }).auditDetails;
-    deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'failed', reason: (err as Error).message, details: { ...details, ...extra } });
+    deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'failed', reason: (err as Error).message, details: { ...details, ...extra, phase: 'failed' } });
     if (notSupported || err instanceof GatewayError) throw err;
     throw GW_ERR.controlFailed(`${action} failed: ${(err as Error).message}`, err);
   }
   if (outcome?.details) {
     try {
-      deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details: { ...details, ...outcome.details, completed: true } });
+      deps.audit.append({ actor: ctx.actor, source: ctx.source, action, target: ctx.deviceId, outcome: 'ok', details: { ...details, ...outcome.details, phase: 'completed' } });
     } catch {
       // The action already happened and its intent row is written (fail closed held before acting);
       // answering "failed" now would mislead the caller into repeating a power action.

@@ -54,7 +54,10 @@ export async function deviceRoutes(app: FastifyInstance, deps: AppDeps): Promise
     }
     audit.append({ actor: actorOf(request), source: request.ip, action: 'device.update', target: id, outcome: 'ok', details: { fields: Object.keys(patch), ...(switchOld !== switchNew && { setting: 'console.enabled', old: switchOld, new: switchNew }) } });
     await devices.update(id, spec);
-    return deviceView(devices.get(id) ?? devices.get(`${id}/0`)!, 'api');
+    // A scale set answers with its first instance (instance ids need not start at 0, e.g. Azure's).
+    const shown = devices.get(id) ?? devices.all().find((r) => r.spec.id.startsWith(`${id}/`));
+    if (!shown) throw GW_ERR.deviceNotFound(id);
+    return deviceView(shown, 'api', permissionsOn(request.principal!.assignments, shown.spec));
   });
 
   app.delete('/api/v1/devices/:id', { config: { permission: 'device.manage', target: 'device' } }, async (request, reply) => {
