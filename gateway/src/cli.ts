@@ -10,6 +10,7 @@ import { ConfigError } from './config.js';
 import { auditVerify, formatVerifyResult, tokensCreate, usersAdd, usersGrant, usersList, usersPasswd, usersSetDisabled } from './identity/admin-cli.js';
 import { startGateway } from './main.js';
 import { parseServerControl } from './protocol/control.js';
+import { stripTerminalQueries } from './client/terminal-queries.js';
 
 const USAGE = `ttygate: self-hosted serial-console gateway
 
@@ -326,6 +327,11 @@ async function connectCommand(args: string[]): Promise<number> {
   const o = remote();
   const api = new ApiClient(o);
   const device = positionals[0]!;
+  // Where the device's output stands now: what comes before it on the socket is replay.
+  const replayEndOffset = await api.request<{ capture: { endOffset: number } }>('GET', `/api/v1/devices/${enc(device)}`).then(
+    (r) => r.data.capture.endOffset,
+    () => 0,
+  );
   const reasonQuery = values.reason !== undefined ? `&reason=${encodeURIComponent(values.reason)}` : '';
   const url = new URL(`/api/v1/devices/${enc(device)}/console?mode=${values['read-only'] ? 'read' : 'write'}${reasonQuery}`, o.url.replace(/^http/, 'ws'));
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${o.token}` }, ...tlsOptions(o) });
@@ -353,12 +359,23 @@ async function connectCommand(args: string[]): Promise<number> {
   });
   await opened;
   const note = (s: string) => process.stderr.write(`\r\n[ttygate] ${s}\r\n`);
+  // Bytes before replayEndOffset are replayed history: terminal queries in them are stripped, or
+  // the local terminal would answer them now and the answer would be typed into the device.
+  let position = 0;
   ws.on('message', (msg: Buffer, isBinary: boolean) => {
-    if (isBinary) return data.fire(new Uint8Array(msg));
+    if (isBinary) {
+      const chunk = new Uint8Array(msg);
+      const replayed = position < replayEndOffset;
+      position += chunk.length;
+      return data.fire(replayed ? stripTerminalQueries(chunk) : chunk);
+    }
     const r = parseServerControl(msg.toString('utf8'));
     if (!r.ok) return;
     const m = r.msg;
-    if (m.type === 'hello') note(`attached to ${device} as ${m.mode}; Ctrl+] for the menu`);
+    if (m.type === 'hello') {
+      position = m.offset;
+      note(`attached to ${device} as ${m.mode}; Ctrl+] for the menu`);
+    } else if (m.type === 'notice') note(m.message);
     else if (m.type === 'lease') note(m.mode === 'read' ? `${m.holder ?? 'another session'} took over: you are now a viewer` : 'you hold the write lease');
     else if (m.type === 'device') note(`device ${m.state}`);
     else if (m.type === 'error') note(`${m.code}: ${m.message}`);

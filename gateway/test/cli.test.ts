@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PtyPair, startTestGateway, tempDir, type TestGateway } from './support/harness.js';
+import { PtyPair, startTestGateway, tempDir, waitFor, type TestGateway } from './support/harness.js';
 
 const CLI = ['--import', 'tsx', new URL('./support/run-cli.ts', import.meta.url).pathname];
 const cli = (args: string[], input = '', env: Record<string, string> = {}) =>
@@ -99,6 +99,30 @@ describe('ttygate remote commands against a running gateway', { concurrency: fal
     // Control: the same token with the right pin is used (so the check above can fail).
     assert.equal((await cliAsync(['devices'], { ...env, TTYGATE_TOKEN: fresh.secret })).status, 0);
     assert.ok(gw.identity.listTokens(user.id).find((t) => t.id === fresh.id)!.lastUsedAt);
+  });
+
+  it('connect, in a terminal: replayed history comes without terminal queries (nothing answers them into the device); live ones pass', async (t) => {
+    await pty.print('old prompt $ \x1b[6n');
+    await waitFor(async () => ((await cliAsync(['logs', 'b1'], env)).stdout.includes('old prompt $ ') ? true : undefined), 10_000, 'the old prompt in the capture');
+    // `script` gives the CLI a pseudo-terminal of its own, as a user's terminal would.
+    const command = [process.execPath, ...CLI, 'connect', 'b1'].map((a) => `'${a}'`).join(' ');
+    const p = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    t.after(() => {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    await waitFor(async () => (out.includes('attached to b1') && out.includes('old prompt $ ') ? true : undefined), 20_000, `the replay: ${JSON.stringify(out)}`);
+    await pty.print('live prompt $ \x1b[6n');
+    await waitFor(async () => (/live prompt \$ \x1b\[6n/.test(out) ? true : undefined), 10_000, `live output: ${JSON.stringify(out)}`);
+    const replayed = out.slice(0, out.indexOf('live prompt'));
+    assert.ok(replayed.includes('old prompt $ '), 'the replay is shown');
+    assert.ok(!replayed.includes('\x1b[6n'), `no cursor query in the replay: ${JSON.stringify(replayed)}`);
   });
 
   it('reports a control the device cannot do with its code', async () => {
