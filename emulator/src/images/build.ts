@@ -33,8 +33,7 @@ import { ensureKernelDeb, extractVmlinux, GUEST_MODULES, resolveKernelPackage, u
 
 /** Bump when the builder changes what it produces in a way the hashed inputs don't show. */
 export const RECIPE_VERSION = 1;
-/** `no_timer_check`: a slow TCG guest on a loaded host can fail the kernel's IO-APIC timer check and panic at boot. */
-export const DEFAULT_CMDLINE = 'console=tty0 console=ttyS0,115200n8 no_timer_check';
+export const DEFAULT_CMDLINE = 'console=tty0 console=ttyS0,115200n8';
 export const BUSYBOX_PATH = '/bin/busybox';
 const IMAGE_JSON = 'image.json';
 const FILES = {

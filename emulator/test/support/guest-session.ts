@@ -67,12 +67,16 @@ export class GuestSession {
 
   /** Runs a shell command and returns its output (between the echoed command and the next prompt). */
   async run(command: string, timeoutMs = 10_000): Promise<string> {
-    const marker = `__done_${Math.random().toString(36).slice(2, 8)}__`;
-    await this.send(`${command}; echo ${marker}\r`);
-    // The terminal echoes the command line (which contains "echo MARKER") — sometimes twice: the tty
-    // echoes it before ash's line editor takes over, then ash redraws it — so the output follows the
-    // LAST echo; the marker printed by echo stands alone on its own line at the end.
-    const re = new RegExp(`[\\s\\S]*echo ${marker}[^\\n]*\\n([\\s\\S]*?)${marker}\\r?\\n`);
+    const id = Math.random().toString(36).slice(2, 8);
+    const marker = `__done_${id}__`;
+    // The command line spells the marker with quotes ('__done_'ID__), so its echo never contains
+    // the marker itself: only the shell's output does, and the match cannot complete early.
+    const quoted = `'__done_'${id}__`;
+    await this.send(`${command}; echo ${quoted}\r`);
+    // The terminal echoes the command line — sometimes twice: the tty echoes it before ash's line
+    // editor takes over, then ash redraws it — so the output follows the LAST echo, up to the
+    // marker on a line of its own.
+    const re = new RegExp(`[\\s\\S]*echo ${quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\n]*\\n([\\s\\S]*?)^${marker}\\r?$`, 'm');
     const out = re.exec(await this.expect(re, timeoutMs))?.[1] ?? '';
     return out.replace(/\r/g, '').replace(/\n$/, '');
   }
