@@ -1,7 +1,7 @@
 // A real gateway for the browser tests: HTTPS on port 0, a temp data dir, real QEMU guests, users
 // made through the administration API with the owner's token.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ export interface E2eGateway {
   url: string;
   ownerToken: string;
   ownerPassword: string;
-  /** HTTPS JSON call with a bearer token (the self-signed certificate is accepted here). */
+  /** HTTPS JSON call with a bearer token, trusting the gateway's self-signed certificate (its CA file). */
   api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any; text: string; headers: Record<string, string | string[] | undefined> }>;
   /** Creates a user with a password and one role on `scope`, through the API as the owner. */
   addUser(name: string, role: string, scope: string): Promise<{ name: string; password: string }>;
@@ -29,6 +29,7 @@ export async function startE2eGateway(yaml: string): Promise<E2eGateway> {
   // The owner's first API token, as `ttygate tokens create admin` makes it.
   const admin = gw.identity.findUserByName('admin')!;
   const ownerToken = gw.identity.createToken(admin.id, 'e2e').secret;
+  const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
 
   const api = (method: string, path: string, token: string, body?: unknown) =>
     new Promise<{ status: number; body: any; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
@@ -37,7 +38,7 @@ export async function startE2eGateway(yaml: string): Promise<E2eGateway> {
         `${gw.url}${path}`,
         {
           method,
-          rejectUnauthorized: false,
+          ca,
           headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
         },
         (res) => {
