@@ -3,19 +3,8 @@
 import { api, describeError } from '../api.js';
 import type { Page } from '../app.js';
 import { clear, field, formatTime, h } from '../dom.js';
-
-interface AuditRow {
-  id: number;
-  time: string;
-  actor: string;
-  source: string | null;
-  action: string;
-  code: string;
-  target: string | null;
-  outcome: 'ok' | 'denied' | 'failed';
-  reason: string | null;
-  details: Record<string, unknown>;
-}
+// The row as the API returns it: the gateway's own type (a type-only import, erased when bundled).
+import type { AuditRow } from '../../../gateway/src/audit/audit-log.js';
 type Verify = { ok: true; rows: number; lastHash: string } | { ok: false; rows?: number; firstBadId?: number; reason?: string; message?: string; [k: string]: unknown };
 
 const PAGE = 100;
