@@ -26,20 +26,18 @@ export async function authRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
   const setSessionCookie = (reply: FastifyReply, secret: string) =>
     reply.setCookie(SESSION_COOKIE, secret, { path: '/', httpOnly: true, secure: true, sameSite: 'strict', maxAge: cookieMaxAge });
 
-  /** Starts a login session and audits it in one transaction: no row, no session (fail closed). */
-  function startSession(request: FastifyRequest, reply: FastifyReply, user: { id: number; name: string }, action: 'auth.login' | 'user.update', details: Record<string, unknown>) {
-    try {
-      const created = identity.transaction(() => {
-        const c = webSessions.create(user.id, request.ip);
-        audit.append({ actor: user.name, source: request.ip, action, target: user.name, outcome: 'ok', details: { ...details, sessionId: c.session.id } });
-        return c;
-      });
-      setSessionCookie(reply, created.secret);
-      return created.session;
-    } catch (err) {
-      if (err instanceof AuditWriteError) throw GW_ERR.auditUnavailable(err);
-      throw err;
-    }
+  /**
+   * Starts a login session and audits it in one transaction: no row, no session (fail closed; the
+   * audit writer throws AuditUnavailable, a failed session insert answers DatabaseUnavailable).
+   */
+  function startSession(request: FastifyRequest, reply: FastifyReply, user: { id: number; name: string }, details: Record<string, unknown>) {
+    const created = identity.transaction(() => {
+      const c = webSessions.create(user.id, request.ip);
+      audit.append({ actor: user.name, source: request.ip, action: 'auth.login', target: user.name, outcome: 'ok', details: { ...details, sessionId: c.session.id } });
+      return c;
+    });
+    setSessionCookie(reply, created.secret);
+    return created.session;
   }
 
   app.post('/api/v1/auth/login', { config: { permission: 'public' }, schema: { body: loginBody } }, async (request, reply) => {
@@ -59,7 +57,7 @@ export async function authRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
       throw invalidCredentials();
     }
     loginThrottle.succeed(username);
-    const session = startSession(request, reply, user, 'auth.login', {});
+    const session = startSession(request, reply, user, {});
     return reply.header('cache-control', 'no-store').send({ name: user.name, roles: identity.rolesOf(user.id).map((a) => ({ role: a.role, scope: a.scope })), expiresAt: session.expiresAt });
   });
 
@@ -119,7 +117,7 @@ export async function authRoutes(app: FastifyInstance, deps: AppDeps): Promise<v
       webSessions.endAllOf(p.userId);
       deps.accessChanges.fire({ userId: p.userId });
       // A browser stays signed in with a fresh session; token callers just get 204.
-      if (p.via === 'cookie') startSession(request, reply, { id: p.userId, name: p.name }, 'auth.login', { after: 'password change' });
+      if (p.via === 'cookie') startSession(request, reply, { id: p.userId, name: p.name }, { after: 'password change' });
       return reply.status(204).send();
     },
   );
