@@ -123,6 +123,7 @@ describe('administration and audit API', { concurrency: false }, () => {
       assert.deepEqual(update.details.fields, ['disabled']);
       assert.equal(update.details.disabled, true);
       assert.equal(rows({ target: 'lb-1', action: 'session.end' })[0]!.details.user, 'frank');
+      assert.equal(rows({ target: 'lb-1', action: 'console.revoked' }).length, 0, 'ended once, audited once');
 
       const on = await gw.api('PATCH', '/api/v1/users/FRANK', owner, { disabled: false });
       assert.equal(on.status, 200, on.text);

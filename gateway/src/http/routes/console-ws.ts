@@ -116,6 +116,9 @@ export async function consoleRoutes(app: FastifyInstance, deps: AppDeps): Promis
   const recheck = (change: AccessChange) => {
     for (const s of live) {
       if (change.userId !== undefined && change.userId !== s.principal.userId) continue;
+      // Already ended by whoever made the change (a disabled user's sessions are closed and
+      // audited as session.end there); its socket's close event has not run yet.
+      if (s.session.ended) continue;
       const fresh = deps.auth.refresh(s.principal);
       if (!fresh || !can(fresh, 'console.read', s.runtime)) {
         endLive(s, 'console.revoked', CloseCode.AccessRevoked, 'access revoked', { why: fresh ? 'lost console.read' : 'user, token or login no longer valid' });
